@@ -1,0 +1,58 @@
+//! The helpers every chapter's tests share, so that each exists exactly once: spawning a binary
+//! in its own process group (killed when the test ends, panics included), waiting for a log line
+//! or an exit with a deadline whose failure message teaches, sending real signals, a Redis per
+//! test, free ports, and a tiny HTTP/1.1 client that tells "refused" from "reset".
+//!
+//! Tests stay quiet: a child's output is kept and shown only when an assertion fails, or live on
+//! stderr when `TEST_LOG` is set (`TEST_LOG=1 just test chapter1`).
+//!
+//! Used by every chapter's `tests/` (`just test chapter1`).
+
+pub mod http;
+pub mod process;
+pub mod redis_server;
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub use process::{Server, ServerBuilder, Sig};
+pub use redis_server::Redis;
+
+/// A port that was free a moment ago on 127.0.0.1.
+///
+/// Prefer letting a server bind port 0 and reading the address it reports (the chapter services
+/// log it); use this only for programs that cannot do that, such as redis-server, and retry if
+/// the port was taken in between.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0 always succeeds");
+    listener
+        .local_addr()
+        .expect("a bound socket has an address")
+        .port()
+}
+
+/// Runs `fut`, failing the test with `explain` if it has not finished within `limit`.
+///
+/// Every wait in a test goes through a deadline like this one, so a half-finished exercise fails
+/// in seconds with a message that says what to look at, instead of hanging the suite.
+pub async fn within<F: Future>(limit: Duration, explain: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(output) => output,
+        Err(_) => panic!("{explain} (waited {})", human(limit)),
+    }
+}
+
+/// `1.5 s`, `250 ms`: durations the way a failure message should show them.
+pub fn human(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// True when the learner asked to see the children's output live (`TEST_LOG=1`).
+pub fn test_log_enabled() -> bool {
+    std::env::var_os("TEST_LOG").is_some_and(|v| !v.is_empty() && v != "0")
+}

@@ -1,0 +1,444 @@
+//! A child process under test: started in its own process group, its output captured line by
+//! line, waited on with deadlines, and killed (with its whole group) when the guard is dropped,
+//! which happens on a panic too, so a failing test never leaves a server behind.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use crate::{human, test_log_enabled};
+
+/// The signals a test sends. Real ones, delivered by the kernel with `kill(2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    /// What Docker, Kubernetes and systemd send to ask for a stop.
+    Term,
+    /// Ctrl-C in a terminal; also what PM2 sends.
+    Int,
+    /// Cannot be caught: the end of every deadline.
+    Kill,
+    /// "Reload your configuration", by convention.
+    Hup,
+}
+
+impl Sig {
+    fn raw(self) -> libc::c_int {
+        match self {
+            Sig::Term => libc::SIGTERM,
+            Sig::Int => libc::SIGINT,
+            Sig::Kill => libc::SIGKILL,
+            Sig::Hup => libc::SIGHUP,
+        }
+    }
+
+    /// `SIGTERM`, `SIGINT`, … for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sig::Term => "SIGTERM",
+            Sig::Int => "SIGINT",
+            Sig::Kill => "SIGKILL",
+            Sig::Hup => "SIGHUP",
+        }
+    }
+}
+
+/// Describes an exit status the way a learner reads it: `exited with code 0`, or
+/// `was killed by signal 15 (SIGTERM)`.
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal} ({})", signal_name(signal)),
+        (None, None) => format!("ended with status {status}"),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        _ => "another signal",
+    }
+}
+
+/// `kill(2)`: a positive pid names a process, a negative one a process group.
+#[allow(unsafe_code)]
+pub(crate) fn send_signal(pid: libc::pid_t, signal: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: kill(2) only reads its two integer arguments.
+    if unsafe { libc::kill(pid, signal) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Builds a [`Server`]: the program, its arguments and environment.
+#[derive(Debug)]
+pub struct ServerBuilder {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    name: String,
+}
+
+impl ServerBuilder {
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds several arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets one environment variable for the child (on top of the test's own environment).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The name used in failure messages (`the server`, `minipm`, …).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Starts the process in a new process group, with stdout and stderr captured.
+    pub fn spawn(self) -> Server {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group, so that the guard can kill it and everything it started in one
+            // `kill(-pgid)`, and so that a Ctrl-C meant for the test runner is not delivered to it.
+            .process_group(0)
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let mut child = command.spawn().unwrap_or_else(|err| {
+            panic!(
+                "could not start {} ({}): {err}. Was it built? `just test` builds it for you.",
+                self.name,
+                self.program.display()
+            )
+        });
+        let pid = child.id().expect("a child that was just spawned has a pid");
+        let (lines_changed, _) = watch::channel(0usize);
+        let output = Output {
+            lines: Arc::new(Mutex::new(Vec::new())),
+            changed: Arc::new(lines_changed),
+        };
+        let echo = test_log_enabled().then(|| self.name.clone());
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(output.clone().collect(stdout, echo.clone()));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(output.clone().collect(stderr, echo));
+        }
+        Server {
+            name: self.name,
+            pid,
+            child,
+            status: None,
+            output,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Asks the kernel to SIGKILL the child if the thread that started it dies, so that even a test
+/// process killed with SIGKILL (which runs no destructor) leaves no server behind.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: `prctl(PR_SET_PDEATHSIG)` is async-signal-safe and touches no memory of the parent;
+    // it is the only thing done between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Output {
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Bumped after every line, so a waiter never misses one (unlike a bare `Notify`).
+    changed: Arc<watch::Sender<usize>>,
+}
+
+impl Output {
+    async fn collect(self, stream: impl AsyncRead + Unpin, echo: Option<String>) {
+        let mut reader = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            let line = strip_ansi(&line);
+            if let Some(name) = &echo {
+                eprintln!("[{name}] {line}");
+            }
+            let count = {
+                let mut lines = self
+                    .lines
+                    .lock()
+                    .expect("no thread panics while holding it");
+                lines.push(line);
+                lines.len()
+            };
+            self.changed.send_replace(count);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .expect("no thread panics while holding it")
+            .clone()
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip `ESC [ … final-byte`.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A running child process. Dropping it kills its whole process group.
+#[derive(Debug)]
+pub struct Server {
+    name: String,
+    pid: u32,
+    child: Child,
+    status: Option<ExitStatus>,
+    output: Output,
+    started: Instant,
+}
+
+impl Server {
+    /// Prepares to start `program` (usually `env!("CARGO_BIN_EXE_<crate>")`).
+    pub fn builder(program: impl Into<PathBuf>) -> ServerBuilder {
+        ServerBuilder {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            name: "the server".to_owned(),
+        }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Everything the child printed so far, stdout and stderr interleaved as they arrived.
+    pub fn output(&self) -> String {
+        self.output.snapshot().join("\n")
+    }
+
+    /// The last `n` lines, indented, for failure messages.
+    pub fn tail(&self, n: usize) -> String {
+        let lines = self.output.snapshot();
+        if lines.is_empty() {
+            return "    (it printed nothing)".to_owned();
+        }
+        let start = lines.len().saturating_sub(n);
+        lines[start..]
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Waits until a line containing `needle` is printed, and returns it.
+    ///
+    /// Fails with `explain` and the child's last output if the deadline passes first, or at once
+    /// if the child exits without printing it.
+    pub async fn wait_for_line(&mut self, needle: &str, limit: Duration, explain: &str) -> String {
+        self.wait_for_nth_line(needle, 1, limit, explain).await
+    }
+
+    /// Like [`wait_for_line`](Self::wait_for_line), for the `n`th line containing `needle`.
+    pub async fn wait_for_nth_line(
+        &mut self,
+        needle: &str,
+        n: usize,
+        limit: Duration,
+        explain: &str,
+    ) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut changed = self.output.changed.subscribe();
+        loop {
+            if let Some(line) = self
+                .output
+                .snapshot()
+                .into_iter()
+                .filter(|l| l.contains(needle))
+                .nth(n - 1)
+            {
+                return line;
+            }
+            if let Some(status) = self.exited() {
+                // Give the readers a moment to deliver the last lines, then look once more.
+                let _ = tokio::time::timeout(Duration::from_millis(200), changed.changed()).await;
+                if let Some(line) = self
+                    .output
+                    .snapshot()
+                    .into_iter()
+                    .filter(|l| l.contains(needle))
+                    .nth(n - 1)
+                {
+                    return line;
+                }
+                panic!(
+                    "{explain}\n{} {} before printing {needle:?}. Its last output:\n{}",
+                    self.name,
+                    describe(status),
+                    self.tail(15)
+                );
+            }
+            let poll_exit = tokio::time::sleep(Duration::from_millis(50));
+            tokio::select! {
+                _ = changed.changed() => {}
+                // The child may exit without printing anything more; notice that promptly.
+                _ = poll_exit => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    panic!(
+                        "{explain}\n{} did not print {needle:?} within {}. Its last output:\n{}",
+                        self.name, human(limit), self.tail(15)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the line in which the chapter services report their address
+    /// (`… listening addr=127.0.0.1:PORT`) and returns the address.
+    pub async fn wait_for_address(&mut self, limit: Duration) -> SocketAddr {
+        let line = self
+            .wait_for_line(
+                "addr=",
+                limit,
+                "The server should log one line with `addr=` when it is ready to accept \
+                 connections.",
+            )
+            .await;
+        let addr = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("addr="))
+            .expect("the line contains addr=");
+        addr.trim_matches('"').parse().unwrap_or_else(|err| {
+            panic!(
+                "{} reported an address that does not parse: {line:?}: {err}",
+                self.name
+            )
+        })
+    }
+
+    /// Sends a real signal to the child (not its group: that is what Docker and Kubernetes do).
+    pub fn signal(&self, sig: Sig) {
+        self.kill_raw(self.pid as libc::pid_t, sig.raw());
+    }
+
+    fn kill_raw(&self, pid: libc::pid_t, signal: libc::c_int) {
+        if let Err(err) = send_signal(pid, signal) {
+            // ESRCH: it is already gone, which the exit checks will report.
+            if err.raw_os_error() != Some(libc::ESRCH) && self.status.is_none() {
+                panic!("could not signal {}: {err}", self.name);
+            }
+        }
+    }
+
+    /// The exit status, if the child has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits for the child to exit and returns its status and how long it took from this call.
+    ///
+    /// Fails with `explain` and the child's last output if it is still running at the deadline
+    /// (and then kills it, so nothing is left behind).
+    pub async fn wait_exit(&mut self, limit: Duration, explain: &str) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        if let Some(status) = self.status {
+            return (status, Duration::ZERO);
+        }
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(Ok(status)) => {
+                self.status = Some(status);
+                // Let the readers drain what it printed last.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                (status, start.elapsed())
+            }
+            Ok(Err(err)) => panic!("could not wait for {}: {err}", self.name),
+            Err(_) => {
+                let tail = self.tail(15);
+                self.kill();
+                panic!(
+                    "{explain}\n{} was still running {} later, so the test killed it. Its last \
+                     output:\n{tail}",
+                    self.name,
+                    human(limit)
+                );
+            }
+        }
+    }
+
+    /// How long ago the child was started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Kills the child's whole process group with SIGKILL.
+    pub fn kill(&mut self) {
+        if self.exited().is_none() {
+            // The group id is the child's pid, because it was started with `process_group(0)`.
+            self.kill_raw(-(self.pid as libc::pid_t), libc::SIGKILL);
+            let _ = self.child.start_kill();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Even when the leader has exited, what it started may still run in its group. Errors are
+        // ignored: the group is usually gone already, and a destructor must not panic.
+        let _ = send_signal(-(self.pid as libc::pid_t), libc::SIGKILL);
+        let _ = self.child.start_kill();
+        // Reap it now if it is gone; otherwise tokio's reaper collects it in the background.
+        let _ = self.child.try_wait();
+    }
+}
