@@ -74,12 +74,17 @@ fn signal_name(signal: i32) -> &'static str {
 
 /// `kill(2)`: a positive pid names a process, a negative one a process group.
 #[allow(unsafe_code)]
-pub(crate) fn send_signal(pid: libc::pid_t, signal: libc::c_int) -> std::io::Result<()> {
+fn send_signal(pid: libc::pid_t, signal: libc::c_int) -> std::io::Result<()> {
     // SAFETY: kill(2) only reads its two integer arguments.
     if unsafe { libc::kill(pid, signal) } == -1 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// SIGKILLs a whole process group (its leader's pid), for tools that started one.
+pub fn kill_group(leader: u32) -> std::io::Result<()> {
+    send_signal(-(leader as libc::pid_t), libc::SIGKILL)
 }
 
 /// Builds a [`Server`]: the program, its arguments and environment.
@@ -216,7 +221,8 @@ impl Output {
     }
 }
 
-fn strip_ansi(line: &str) -> String {
+/// Removes terminal colour codes, so that a line can be matched as plain text.
+pub fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars();
     while let Some(c) = chars.next() {

@@ -1,1 +1,183 @@
-fn main() {}
+//! The workbook runner: every `just` recipe is one line that calls it.
+//!
+//! ```text
+//! just test chapter1       cargo test for the chapter, read back as sections and one summary line
+//! just hint chapter1       the next hint for the first failing test
+//! just progress            every chapter: passed / total
+//! just verify              solutions pass, starters fail, lint, the book, the schedules
+//! ```
+//!
+//! Its logic lives here rather than in the justfile so that it can be tested and so that errors
+//! are sentences, not shell noise.
+#![allow(clippy::print_stdout)] // A command-line tool: stdout is its interface.
+
+mod bench;
+mod book;
+mod cargo_test;
+mod doctor;
+mod files;
+mod learner;
+mod manifest;
+mod redis_lab;
+mod run;
+mod scratch;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+/// The workbook's runner. Use it through `just` (run `just` to list the recipes).
+#[derive(Debug, Parser)]
+#[command(name = "workbook", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a chapter's tests and say what to read for the first failure.
+    Test {
+        /// chapter1, ch1, ch01, 1, or its topic (shutdown).
+        chapter: Option<String>,
+        /// Run them against the reference solution instead of your code.
+        #[arg(long)]
+        solution: bool,
+        /// Run them this many times in a row, stopping at the first run with a failure.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+    },
+    /// Re-run a chapter's tests every time you save a file.
+    Watch { chapter: Option<String> },
+    /// Show the next hint for the first failing test.
+    Hint { chapter: Option<String> },
+    /// Every chapter: tests passing out of total.
+    Progress,
+    /// Show the difference between your files and the solution.
+    Solution { chapter: Option<String> },
+    /// Put the starter files back, keeping a backup of yours.
+    Reset {
+        chapter: Option<String>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check this machine for everything the workbook needs.
+    Doctor,
+    /// Run a chapter's service (with a Redis if none is running).
+    Run {
+        chapter: Option<String>,
+        /// Run the reference solution instead of your code.
+        #[arg(long)]
+        solution: bool,
+    },
+    /// Prove the workbook sound: solutions pass, starters fail, lint, book, schedules.
+    Verify,
+    /// Measure a chapter's timing goals, side by side in one run.
+    Bench { chapter: Option<String> },
+    /// Start (or stop) a Redis in Docker on 127.0.0.1:6379.
+    Redis {
+        #[arg(long)]
+        stop: bool,
+    },
+    /// List the chapters.
+    List,
+}
+
+impl Command {
+    fn without_empty_chapter(mut self) -> Self {
+        match &mut self {
+            Command::Test { chapter, .. }
+            | Command::Watch { chapter }
+            | Command::Hint { chapter }
+            | Command::Solution { chapter }
+            | Command::Reset { chapter, .. }
+            | Command::Run { chapter, .. }
+            | Command::Bench { chapter } => {
+                if chapter.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                    *chapter = None;
+                }
+            }
+            Command::Progress
+            | Command::Doctor
+            | Command::Verify
+            | Command::Redis { .. }
+            | Command::List => {}
+        }
+        self
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can always be built here");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    let root = workbook_root()?;
+    // `just test` passes an empty string when no chapter is given.
+    let command = command.without_empty_chapter();
+    let manifest = manifest::Manifest::load(&root)?;
+    match command {
+        Command::Test {
+            chapter,
+            solution,
+            repeat,
+        } => {
+            let chapter = manifest.find(chapter.as_deref())?;
+            learner::test(&root, chapter, solution, repeat).await
+        }
+        Command::Watch { chapter } => {
+            learner::watch(&root, manifest.find(chapter.as_deref())?).await
+        }
+        Command::Hint { chapter } => learner::hint(&root, manifest.find(chapter.as_deref())?).await,
+        Command::Progress => learner::progress(&root, &manifest).await,
+        Command::Solution { chapter } => files::solution(&root, manifest.find(chapter.as_deref())?),
+        Command::Reset { chapter, yes } => {
+            files::reset(&root, manifest.find(chapter.as_deref())?, yes)
+        }
+        Command::Doctor => doctor::doctor().await,
+        Command::Run { chapter, solution } => {
+            run::run(&root, manifest.find(chapter.as_deref())?, solution).await
+        }
+        Command::Verify => verify::verify(&root, &manifest).await,
+        Command::Bench { chapter } => bench::bench(&root, manifest.find(chapter.as_deref())?).await,
+        Command::Redis { stop } => redis_lab::redis(&root, stop).await,
+        Command::List => {
+            print!("{}", manifest.listing());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The folder holding `chapters.toml`: `WORKBOOK_ROOT` if set, else the nearest one above the
+/// current directory.
+fn workbook_root() -> Result<PathBuf> {
+    if let Some(root) = std::env::var_os("WORKBOOK_ROOT") {
+        return Ok(PathBuf::from(root));
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    cwd.ancestors()
+        .find(|dir| dir.join("chapters.toml").is_file())
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "{} is not inside the workbook (no chapters.toml above it): run `just` from the \
+                 repository's folder",
+                cwd.display()
+            )
+        })
+}

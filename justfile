@@ -1,0 +1,79 @@
+# The workbook's recipes. Each is one line that calls the runner in tools/workbook, where the
+# logic lives (and is tested). A chapter is named chapter1, ch1, ch01, 1, or by its topic.
+
+wb := "cargo run --quiet --locked -p workbook --"
+
+# list the recipes
+default:
+    @just --list --unsorted
+
+# serve the book on http://localhost:3000 (installs mdbook 0.5.4 if missing)
+[no-exit-message]
+serve:
+    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
+    mdbook serve book --port 3000
+
+# run a chapter's tests against your code: `just test chapter1` (add --solution for the reference)
+[no-exit-message]
+test chapter="" *args:
+    @{{wb}} test {{chapter}} {{args}}
+
+# re-run a chapter's tests on every save
+[no-exit-message]
+watch chapter="":
+    @{{wb}} watch {{chapter}}
+
+# the next hint for the first failing test
+[no-exit-message]
+hint chapter="":
+    @{{wb}} hint {{chapter}}
+
+# every chapter: tests passing out of total
+[no-exit-message]
+progress:
+    @{{wb}} progress
+
+# the difference between your files and the solution
+[no-exit-message]
+solution chapter="":
+    @{{wb}} solution {{chapter}}
+
+# put the starter files back (yours are kept in .workbook/backups); --yes to skip the question
+[no-exit-message]
+reset chapter="" *args:
+    @{{wb}} reset {{chapter}} {{args}}
+
+# check this machine for everything the workbook needs
+[no-exit-message]
+doctor:
+    @{{wb}} doctor
+
+# run a chapter's service: `just run chapter1` (yours) or `just run chapter1 --solution`
+[no-exit-message]
+run chapter="" *args:
+    @{{wb}} run {{chapter}} {{args}}
+
+# prove the workbook sound: solutions pass, starters fail, lint, book, links, schedules
+[no-exit-message]
+verify:
+    @{{wb}} verify
+
+# measure a chapter's timing goals, side by side: `just bench chapter1`
+[no-exit-message]
+bench chapter="":
+    @{{wb}} bench {{chapter}}
+
+# start a Redis in Docker on 127.0.0.1:6379, for machines without redis-server
+[no-exit-message]
+redis:
+    @{{wb}} redis
+
+# stop the Redis started by `just redis`
+[no-exit-message]
+redis-stop:
+    @{{wb}} redis --stop
+
+# list the chapters
+[no-exit-message]
+chapters:
+    @{{wb}} list

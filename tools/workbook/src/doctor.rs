@@ -1,0 +1,147 @@
+//! `just doctor`: checks the machine for everything the workbook needs, and says how to fix what
+//! is missing.
+
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::Result;
+use test_support::redis_server::find_on_path;
+
+/// The versions the workbook pins (the README and `.ci/run` install the same).
+pub const MDBOOK_VERSION: &str = "0.5.4";
+pub const JUST_VERSION: &str = "1.59.0";
+
+struct Check {
+    name: &'static str,
+    required_for: &'static str,
+    found: Option<String>,
+    fix: String,
+}
+
+fn version_of(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next().unwrap_or("").trim().to_owned())
+}
+
+pub async fn doctor() -> Result<ExitCode> {
+    let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
+    let redis_found = match &redis_url {
+        Some(url) => Some(format!("REDIS_URL={url}")),
+        None => find_on_path("redis-server").map(|p| {
+            version_of(p.to_str().unwrap_or("redis-server"), &["--version"])
+                .unwrap_or_else(|| p.display().to_string())
+        }),
+    };
+    let docker_engine = version_of("docker", &["info", "--format", "{{.ServerVersion}}"])
+        .filter(|v| !v.is_empty())
+        .map(|v| format!("engine {v}"));
+    let compose = version_of("docker", &["compose", "version", "--short"])
+        .map(|v| format!("docker compose {v}"))
+        .or_else(|| {
+            version_of("docker-compose", &["version", "--short"])
+                .map(|v| format!("docker-compose {v}"))
+        });
+    let checks = vec![
+        Check {
+            name: "cargo",
+            required_for: "everything",
+            found: version_of("cargo", &["--version"]),
+            fix: "install Rust with rustup: https://rustup.rs".into(),
+        },
+        Check {
+            name: "just",
+            required_for: "the recipes",
+            found: version_of("just", &["--version"]),
+            fix: format!("cargo install --locked just@{JUST_VERSION}"),
+        },
+        Check {
+            name: "mdbook",
+            required_for: "reading the book (`just serve` installs it)",
+            found: version_of("mdbook", &["--version"]),
+            fix: format!("cargo install --locked mdbook@{MDBOOK_VERSION}"),
+        },
+        Check {
+            name: "redis",
+            required_for: "the tests of chapters 1, 2 and 5",
+            found: redis_found,
+            fix: "sudo apt install redis-server, or brew install redis, or `just redis` (Docker) \
+                  and REDIS_URL=redis://127.0.0.1:6379"
+                .into(),
+        },
+        Check {
+            name: "git",
+            required_for: "`just reset`",
+            found: version_of("git", &["--version"]),
+            fix: "sudo apt install git, or brew install git".into(),
+        },
+        Check {
+            name: "docker engine",
+            required_for: "chapters 3 and 5, and `just redis`",
+            found: docker_engine,
+            fix: "install Docker and start it (Docker Desktop, or `sudo systemctl start docker`)".into(),
+        },
+        Check {
+            name: "docker compose",
+            required_for: "the chapter 5 lab",
+            found: compose,
+            fix: "install the compose plugin (`sudo apt install docker-compose-plugin`) or docker-compose".into(),
+        },
+    ];
+    let mut missing_required = 0;
+    for check in &checks {
+        match &check.found {
+            Some(version) => println!("✓ {:<15} {version}", check.name),
+            None => {
+                println!(
+                    "✗ {:<15} missing; needed for {}.\n    fix: {}",
+                    check.name, check.required_for, check.fix
+                );
+                if matches!(check.name, "cargo" | "redis") {
+                    missing_required += 1;
+                }
+            }
+        }
+    }
+    let port_free = std::net::TcpListener::bind("127.0.0.1:3000").is_ok();
+    if port_free {
+        println!(
+            "✓ {:<15} free (`just serve` and `just run` use it)",
+            "port 3000"
+        );
+    } else {
+        println!(
+            "! {:<15} in use: stop what uses it, or run services with PORT=3001",
+            "port 3000"
+        );
+    }
+    if let Some(url) = redis_url {
+        let reachable = tokio::time::timeout(Duration::from_secs(2), async {
+            let client = redis::Client::open(url.as_str()).ok()?;
+            client.get_multiplexed_async_connection().await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+        if !reachable {
+            println!(
+                "✗ {:<15} REDIS_URL={url} does not answer: start it, or unset REDIS_URL",
+                "redis"
+            );
+            missing_required += 1;
+        }
+    }
+    if missing_required == 0 {
+        println!("\nReady: `just test chapter1` to begin.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "\n{missing_required} required thing(s) missing: fix them, then run `just doctor` again."
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}

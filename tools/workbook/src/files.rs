@@ -1,0 +1,154 @@
+//! The learner's files against the solution (`solution`) and against the starter (`reset`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use similar::{ChangeTag, TextDiff};
+
+use crate::manifest::Chapter;
+
+/// Prints a unified diff from each of the learner's files to the reference solution.
+pub fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+    chapter.ensure_ready()?;
+    let color = std::io::stdout().is_terminal();
+    let mut same = 0;
+    for file in &chapter.files {
+        let mine_path = chapter.exercise_dir(root).join(file);
+        let theirs_path = chapter.solution_dir(root).join(file);
+        let mine = std::fs::read_to_string(&mine_path).unwrap_or_default();
+        let theirs = std::fs::read_to_string(&theirs_path)
+            .with_context(|| format!("reading {}", theirs_path.display()))?;
+        if mine == theirs {
+            same += 1;
+            continue;
+        }
+        let diff = TextDiff::from_lines(&mine, &theirs);
+        println!("--- yours:    exercises/{}/{file}", chapter.folder);
+        println!("+++ solution: solutions/{}/{file}", chapter.folder);
+        for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+            println!("{}", hunk.header());
+            for change in hunk.iter_changes() {
+                let (sign, start) = match change.tag() {
+                    ChangeTag::Delete => ("-", "\x1b[31m"),
+                    ChangeTag::Insert => ("+", "\x1b[32m"),
+                    ChangeTag::Equal => (" ", ""),
+                };
+                let line = change.to_string_lossy();
+                let line = line.trim_end_matches('\n');
+                if color && !start.is_empty() {
+                    println!("{start}{sign}{line}\x1b[0m");
+                } else {
+                    println!("{sign}{line}");
+                }
+            }
+        }
+        println!();
+    }
+    println!(
+        "{same} of {} files match the solution exactly. A different answer can be just as \
+         right: the tests are the judge (`just test chapter{}`).",
+        chapter.files.len(),
+        chapter.number
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Restores the starter version of the learner's files, after backing theirs up.
+pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
+    chapter.ensure_ready()?;
+    let rev = starter_revision(root)?;
+    let mut changed = Vec::new();
+    for file in &chapter.files {
+        let rel = format!("exercises/{}/{file}", chapter.folder);
+        let starter = git_show(root, &rev, &rel)?;
+        let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+        if current != starter {
+            changed.push((rel, starter, current));
+        }
+    }
+    if changed.is_empty() {
+        println!(
+            "Chapter {}'s files are already the starter version; nothing to do.",
+            chapter.number
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("These files differ from the starter (as of {rev}):");
+    for (rel, _, _) in &changed {
+        println!("  {rel}");
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "reset asks before it overwrites your work, and there is no terminal to ask; run `just reset chapter{} --yes`",
+                chapter.number
+            );
+        }
+        print!("Put the starter versions back? Yours will be kept in a backup. [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("Nothing changed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // Outside target/, so that `cargo clean` cannot delete a learner's work.
+    let backup = root
+        .join(".workbook/backups")
+        .join(format!("{}-{stamp}", chapter.folder));
+    for (rel, starter, current) in &changed {
+        let saved = backup.join(rel);
+        std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
+        std::fs::write(&saved, current).with_context(|| format!("backing up {rel}"))?;
+        std::fs::write(root.join(rel), starter).with_context(|| format!("restoring {rel}"))?;
+    }
+    println!(
+        "Restored {} file(s). Your versions are in {}",
+        changed.len(),
+        backup.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commit holding the pristine starter: the upstream branch if the clone has one (the
+/// learner may have committed their own work since), else `HEAD`.
+fn starter_revision(root: &Path) -> Result<String> {
+    for candidate in ["origin/main", "origin/HEAD", "HEAD"] {
+        let ok = Command::new("git")
+            .current_dir(root)
+            .args(["rev-parse", "--verify", "--quiet", candidate])
+            .output()
+            .context("reset needs git to find the starter files, and git is not installed")?
+            .status
+            .success();
+        if ok {
+            return Ok(candidate.to_owned());
+        }
+    }
+    bail!(
+        "reset needs the workbook's git history to find the starter files, and {} has none",
+        root.display()
+    )
+}
+
+fn git_show(root: &Path, rev: &str, rel: &str) -> Result<String> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(["show", &format!("{rev}:{rel}")])
+        .output()
+        .context("running git show")?;
+    if !out.status.success() {
+        bail!(
+            "git has no {rel} at {rev}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}

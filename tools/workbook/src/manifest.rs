@@ -1,0 +1,240 @@
+//! `chapters.toml`: the chapters in order, their folders, aliases and sections; and each
+//! chapter's `hints.toml`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The whole manifest.
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    /// Every chapter, in order.
+    #[serde(rename = "chapter")]
+    pub chapters: Vec<Chapter>,
+}
+
+/// One chapter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chapter {
+    pub number: u32,
+    pub folder: String,
+    pub title: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub status: Status,
+    /// The files a learner edits, relative to the chapter's folder; `solutions/` mirrors them.
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(rename = "section", default)]
+    pub sections: Vec<Section>,
+}
+
+/// Whether a chapter can be worked on yet.
+#[derive(Debug, Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ready,
+    Planned,
+}
+
+/// One section of a chapter, numbered like the book and the `TODO(n.m)` comments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub page: Option<String>,
+    /// The test module that checks it.
+    pub tests: Option<String>,
+    pub minutes: u32,
+    pub core: bool,
+}
+
+impl Manifest {
+    /// Reads `chapters.toml` at the workbook's root.
+    pub fn load(root: &Path) -> Result<Manifest> {
+        let path = root.join("chapters.toml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// Finds a chapter by any of the names a learner might type: `chapter3`, `ch3`, `ch03`, `3`,
+    /// `03`, its folder, or one of its aliases. Errors list every chapter.
+    pub fn find(&self, name: Option<&str>) -> Result<&Chapter> {
+        let Some(name) = name else {
+            bail!(
+                "which chapter? Name one, for example `just test chapter1`.\n\n{}",
+                self.listing()
+            );
+        };
+        let wanted = name.trim().to_ascii_lowercase();
+        let number = wanted
+            .strip_prefix("chapter")
+            .or_else(|| wanted.strip_prefix("ch"))
+            .unwrap_or(&wanted)
+            .trim_start_matches(['-', '_', ' '])
+            .parse::<u32>()
+            .ok();
+        self.chapters
+            .iter()
+            .find(|c| {
+                Some(c.number) == number
+                    || c.folder == wanted
+                    || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(&wanted))
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!("there is no chapter called {name:?}.\n\n{}", self.listing())
+            })
+    }
+
+    /// The chapters as a list a learner can pick from.
+    pub fn listing(&self) -> String {
+        let mut out = String::from("The chapters:\n");
+        for c in &self.chapters {
+            let planned = if c.status == Status::Planned {
+                "  (not written yet)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {}  {:<20} just test chapter{}   (also: ch{}, {}){planned}",
+                c.number,
+                c.title,
+                c.number,
+                c.number,
+                c.aliases.join(", ")
+            );
+        }
+        out
+    }
+}
+
+impl Chapter {
+    /// `ch01-graceful-shutdown` is both the folder and the package name.
+    pub fn package(&self) -> &str {
+        &self.folder
+    }
+
+    /// `exercises/<folder>`.
+    pub fn exercise_dir(&self, root: &Path) -> PathBuf {
+        root.join("exercises").join(&self.folder)
+    }
+
+    /// `solutions/<folder>`.
+    pub fn solution_dir(&self, root: &Path) -> PathBuf {
+        root.join("solutions").join(&self.folder)
+    }
+
+    /// Fails with a plain message for a chapter that is listed but not written yet.
+    pub fn ensure_ready(&self) -> Result<()> {
+        if self.status == Status::Planned {
+            bail!(
+                "chapter {} ({}) is planned but not written yet: it has no exercises to run.\n\
+                 Chapters you can work on now: see `just progress`.",
+                self.number,
+                self.title
+            );
+        }
+        Ok(())
+    }
+
+    /// The section whose tests contain `test` (`s1_2_drain::…`), if any.
+    pub fn section_of(&self, test: &str) -> Option<&Section> {
+        let module = test.split("::").next()?;
+        self.sections
+            .iter()
+            .find(|s| s.tests.as_deref() == Some(module))
+    }
+
+    /// Position of a test in the book's order (by section), for "the first failing test".
+    pub fn order_of(&self, test: &str) -> usize {
+        self.section_of(test)
+            .and_then(|s| self.sections.iter().position(|x| x.id == s.id))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Minutes of the core sections (one-day schedule) and of all sections (two-day).
+    pub fn minutes(&self) -> (u32, u32) {
+        let core = self
+            .sections
+            .iter()
+            .filter(|s| s.core)
+            .map(|s| s.minutes)
+            .sum();
+        let all = self.sections.iter().map(|s| s.minutes).sum();
+        (core, all)
+    }
+
+    /// The hints of each section, from the chapter's `hints.toml`.
+    pub fn hints(&self, root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
+        #[derive(Deserialize)]
+        struct File {
+            hints: BTreeMap<String, Vec<String>>,
+        }
+        let path = self.exercise_dir(root).join("hints.toml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let file: File =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        Ok(file.hints)
+    }
+}
+
+impl Section {
+    /// Where to read about it, as a path under book/src and as the page `just serve` shows.
+    pub fn where_to_read(&self) -> String {
+        match &self.page {
+            Some(page) => format!(
+                "section {} \"{}\": http://localhost:3000/{} (book/src/{page})",
+                self.id,
+                self.title,
+                page.replace(".md", ".html")
+            ),
+            None => format!("section {} \"{}\"", self.id, self.title),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        Manifest::load(&root).unwrap()
+    }
+
+    #[test]
+    fn every_spelling_of_a_chapter_finds_it() {
+        let m = manifest();
+        for name in [
+            "chapter1",
+            "ch1",
+            "ch01",
+            "1",
+            "01",
+            "shutdown",
+            "Chapter1",
+            "ch01-graceful-shutdown",
+        ] {
+            assert_eq!(m.find(Some(name)).unwrap().number, 1, "{name}");
+        }
+        assert_eq!(m.find(Some("containers")).unwrap().number, 3);
+    }
+
+    #[test]
+    fn an_unknown_or_missing_chapter_lists_the_chapters() {
+        let m = manifest();
+        for name in [Some("chapter9"), Some("banana"), None] {
+            let err = m.find(name).unwrap_err().to_string();
+            assert!(err.contains("just test chapter1"), "{err}");
+            assert!(err.contains("Horizontal scaling"), "{err}");
+        }
+    }
+}

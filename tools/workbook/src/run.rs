@@ -1,0 +1,107 @@
+//! `just run chapterN [--solution]`: builds and runs a chapter's service in the foreground, with a
+//! Redis: `REDIS_URL` if set, one already on 127.0.0.1:6379, or a redis-server started for the
+//! occasion and stopped afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use test_support::Server;
+use test_support::process::describe;
+use test_support::redis_server::find_on_path;
+
+use crate::manifest::Chapter;
+use crate::scratch::{Scratch, Version};
+
+pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitCode> {
+    chapter.ensure_ready()?;
+    let (dir, target) = if solution {
+        let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
+        (scratch.root, scratch.target)
+    } else {
+        (root.to_path_buf(), root.join("target"))
+    };
+    let built = std::process::Command::new("cargo")
+        .current_dir(&dir)
+        .args(["build", "-p", chapter.package()])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .context("running cargo build")?;
+    if !built.success() {
+        bail!(
+            "the chapter does not build; `just test chapter{}` explains the errors",
+            chapter.number
+        );
+    }
+    let (redis_url, _redis) = redis_for_run().await?;
+    let binary: PathBuf = target.join("debug").join(chapter.package());
+    let which = if solution {
+        "the reference solution"
+    } else {
+        "your version"
+    };
+    eprintln!(
+        "Running {which} of chapter {}, with REDIS_URL={redis_url}. Ctrl-C stops it gracefully; a second Ctrl-C forces it.",
+        chapter.number
+    );
+    let mut child = tokio::process::Command::new(&binary)
+        .env("REDIS_URL", &redis_url)
+        .stdin(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    // Ctrl-C reaches the service directly (it is in the terminal's foreground group); the runner
+    // only waits, so that it can report how the service ended.
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    eprintln!("The service {}.", describe(status));
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// A Redis URL for the service, and the guard of the redis-server started for it, if any.
+async fn redis_for_run() -> Result<(String, Option<Server>)> {
+    if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        return Ok((url, None));
+    }
+    if tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .is_ok()
+    {
+        return Ok(("redis://127.0.0.1:6379".into(), None));
+    }
+    let Some(binary) = find_on_path("redis-server") else {
+        bail!(
+            "no Redis is running on 127.0.0.1:6379 and redis-server is not installed.\n\
+             Start one with `just redis` (Docker), install it (`sudo apt install redis-server` or \
+             `brew install redis`), or set REDIS_URL."
+        );
+    };
+    let port = test_support::free_port();
+    let mut server = Server::builder(binary)
+        .name("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .spawn();
+    server
+        .wait_for_line(
+            "Ready to accept connections",
+            Duration::from_secs(10),
+            "redis-server did not start",
+        )
+        .await;
+    eprintln!("Started redis-server on port {port} for this run; it stops when the service does.");
+    Ok((format!("redis://127.0.0.1:{port}"), Some(server)))
+}
