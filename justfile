@@ -56,6 +56,7 @@ run chapter="" *args:
 # prove the workbook sound: solutions pass, starters fail, lint, book, links, schedules
 [no-exit-message]
 verify:
+    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
     @{{wb}} verify
 
 # measure a chapter's timing goals, side by side: `just bench chapter1`

@@ -46,6 +46,7 @@ struct SlowParams {
     ms: Option<u64>,
 }
 
+// ANCHOR: slow
 /// `GET /slow?ms=N`: answers after N ms (default 1000, at most ten minutes), standing in for
 /// any real work: a database query, a call to another service, a file upload.
 async fn slow(State(state): State<AppState>, Query(params): Query<SlowParams>) -> String {
@@ -56,6 +57,7 @@ async fn slow(State(state): State<AppState>, Query(params): Query<SlowParams>) -
     state.hits.add(1);
     format!("slept {ms} ms\n")
 }
+// ANCHOR_END: slow
 
 async fn count_in_flight(
     State(in_flight): State<InFlight>,

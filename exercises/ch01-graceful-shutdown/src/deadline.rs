@@ -16,6 +16,7 @@ pub struct DeadlineExceeded {
     pub limit: Duration,
 }
 
+// ANCHOR: drain-within
 /// Runs `drain` to completion, or gives up `limit` after this call.
 ///
 /// Giving up drops `drain`, which cancels whatever it was waiting for; the caller then exits.
@@ -28,3 +29,4 @@ pub async fn drain_within<F: Future>(
     let _ = (limit, drain);
     todo!("TODO(1.3): bound the drain with a deadline")
 }
+// ANCHOR_END: drain-within

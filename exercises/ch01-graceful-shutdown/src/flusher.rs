@@ -17,6 +17,7 @@ use tracing::warn;
 
 use crate::app::Hits;
 
+// ANCHOR: run
 /// Flushes `hits` to `key` every `every` until `stop` is cancelled, then flushes one last time
 /// and returns.
 pub async fn run(
@@ -38,6 +39,7 @@ pub async fn run(
         flush_logged(&hits, &mut redis, &key).await;
     }
 }
+// ANCHOR_END: run
 
 async fn flush_logged(hits: &Hits, redis: &mut MultiplexedConnection, key: &str) {
     if let Err(err) = flush_once(hits, redis, key).await {

@@ -18,6 +18,7 @@ pub async fn live() -> (StatusCode, &'static str) {
     (StatusCode::OK, "alive\n")
 }
 
+// ANCHOR: ready
 /// `GET /health/ready`: 200 while serving normally, 503 once shutdown has begun.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     // TODO(1.4): answer 503 Service Unavailable once shutdown has begun
@@ -25,3 +26,4 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) 
     let _ = state;
     (StatusCode::OK, "ready\n")
 }
+// ANCHOR_END: ready

@@ -35,6 +35,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    // ANCHOR: exit-code
     /// The process's exit code.
     ///
     /// 0 tells systemd, Docker and Kubernetes the stop was clean: systemd marks the unit
@@ -48,8 +49,10 @@ impl Outcome {
             Outcome::Interrupted(signal) => ExitCode::from(128 + signal.number() as u8),
         }
     }
+    // ANCHOR_END: exit-code
 }
 
+// ANCHOR: run
 /// Serves on `listener` until a stop signal, then shuts down gracefully.
 ///
 /// Returns an error only if serving fails before any signal (for example, the listener breaks).
@@ -96,3 +99,4 @@ pub async fn run(
         }
     }
 }
+// ANCHOR_END: run

@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
     }
 }
 
+// ANCHOR: start
 async fn start() -> anyhow::Result<Outcome> {
     let config = Config::from_env()?;
     // Before anything else: from here on a SIGTERM is ours to handle (1.1).
@@ -43,3 +44,4 @@ async fn start() -> anyhow::Result<Outcome> {
     info!(addr = %listener.local_addr()?, "listening");
     Ok(lifecycle::run(listener, &config, redis, signals).await?)
 }
+// ANCHOR_END: start

@@ -39,13 +39,16 @@ impl fmt::Display for Signal {
     }
 }
 
+// ANCHOR: signals-struct
 /// The process's stop signals, listened to from the moment [`Signals::install`] returns.
 #[derive(Debug)]
 pub struct Signals {
     // TODO(1.1): hold one `tokio::signal::unix::Signal` for SIGTERM and one for SIGINT.
     _todo: (),
 }
+// ANCHOR_END: signals-struct
 
+// ANCHOR: signals-impl
 impl Signals {
     /// Installs handlers for SIGTERM and SIGINT.
     ///
@@ -66,3 +69,4 @@ impl Signals {
         std::future::pending().await
     }
 }
+// ANCHOR_END: signals-impl

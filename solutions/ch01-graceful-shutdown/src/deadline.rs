@@ -16,6 +16,7 @@ pub struct DeadlineExceeded {
     pub limit: Duration,
 }
 
+// ANCHOR: drain-within
 /// Runs `drain` to completion, or gives up `limit` after this call.
 ///
 /// Giving up drops `drain`, which cancels whatever it was waiting for; the caller then exits.
@@ -29,3 +30,4 @@ pub async fn drain_within<F: Future>(
         .await
         .map_err(|_| DeadlineExceeded { limit })
 }
+// ANCHOR_END: drain-within

@@ -17,6 +17,7 @@ use tracing::{info, warn};
 
 use crate::app::Hits;
 
+// ANCHOR: run
 /// Flushes `hits` to `key` every `every` until `stop` is cancelled, then flushes one last time
 /// and returns.
 pub async fn run(
@@ -31,6 +32,7 @@ pub async fn run(
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Wait for either the next tick or the stop, and do the flush in the
     // branch body, not in the raced future, so that a stop never interrupts a flush half-way.
+    // ANCHOR: flush-loop
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -39,11 +41,13 @@ pub async fn run(
         flush_logged(&hits, &mut redis, &key).await;
     }
     flush_logged(&hits, &mut redis, &key).await;
+    // ANCHOR_END: flush-loop
     info!(
         pending = hits.pending(),
         "flusher stopped after its last flush"
     );
 }
+// ANCHOR_END: run
 
 async fn flush_logged(hits: &Hits, redis: &mut MultiplexedConnection, key: &str) {
     if let Err(err) = flush_once(hits, redis, key).await {

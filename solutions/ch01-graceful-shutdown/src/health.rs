@@ -18,6 +18,7 @@ pub async fn live() -> (StatusCode, &'static str) {
     (StatusCode::OK, "alive\n")
 }
 
+// ANCHOR: ready
 /// `GET /health/ready`: 200 while serving normally, 503 once shutdown has begun.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.health.is_shutting_down() {
@@ -26,3 +27,4 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) 
         (StatusCode::OK, "ready\n")
     }
 }
+// ANCHOR_END: ready

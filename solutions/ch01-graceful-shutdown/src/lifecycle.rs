@@ -52,6 +52,7 @@ impl Outcome {
     }
 }
 
+// ANCHOR: run
 /// Serves on `listener` until a stop signal, then shuts down gracefully.
 ///
 /// Returns an error only if serving fails before any signal (for example, the listener breaks).
@@ -79,12 +80,14 @@ pub async fn run(
     // 1.2: serve until `stop_accepting` is cancelled, then stop accepting and wait for the
     // connections to finish their requests. A CancellationToken rather than a oneshot channel:
     // it can be cancelled from anywhere, any number of times, and awaited by many.
+    // ANCHOR: serve
     let stop_accepting = CancellationToken::new();
     let mut server = tokio::spawn(
         axum::serve(listener, app(state.clone()))
             .with_graceful_shutdown(stop_accepting.clone().cancelled_owned())
             .into_future(),
     );
+    // ANCHOR_END: serve
 
     let signal = tokio::select! {
         signal = signals.recv() => signal,
@@ -124,6 +127,7 @@ pub async fn run(
                 info!("shutdown complete");
                 Ok(Outcome::Drained)
             }
+            // ANCHOR: deadline-exceeded
             Err(exceeded) => {
                 error!(
                     in_flight_requests = state.in_flight.count(),
@@ -133,9 +137,11 @@ pub async fn run(
                 );
                 Ok(Outcome::DeadlineExceeded)
             }
+            // ANCHOR_END: deadline-exceeded
         },
         // 1.6: our handler replaced the default action, so without this a second Ctrl-C would
         // do nothing at all. An impatient operator gets the exit they asked for.
+        // ANCHOR: second-signal
         second = signals.recv() => {
             warn!(
                 signal = %second,
@@ -144,5 +150,7 @@ pub async fn run(
             );
             Ok(Outcome::Interrupted(second))
         }
+        // ANCHOR_END: second-signal
     }
 }
+// ANCHOR_END: run

@@ -38,13 +38,16 @@ impl fmt::Display for Signal {
     }
 }
 
+// ANCHOR: signals-struct
 /// The process's stop signals, listened to from the moment [`Signals::install`] returns.
 #[derive(Debug)]
 pub struct Signals {
     terminate: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
 }
+// ANCHOR_END: signals-struct
 
+// ANCHOR: signals-impl
 impl Signals {
     /// Installs handlers for SIGTERM and SIGINT.
     ///
@@ -71,3 +74,4 @@ impl Signals {
         }
     }
 }
+// ANCHOR_END: signals-impl

@@ -404,10 +404,11 @@ impl Server {
         }
         match tokio::time::timeout(limit, self.child.wait()).await {
             Ok(Ok(status)) => {
+                let took = start.elapsed();
                 self.status = Some(status);
-                // Let the readers drain what it printed last.
+                // Let the readers drain what it printed last (not counted in `took`).
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                (status, start.elapsed())
+                (status, took)
             }
             Ok(Err(err)) => panic!("could not wait for {}: {err}", self.name),
             Err(_) => {

@@ -45,8 +45,15 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
         "Running {which} of chapter {}, with REDIS_URL={redis_url}. Ctrl-C stops it gracefully; a second Ctrl-C forces it.",
         chapter.number
     );
-    let mut child = tokio::process::Command::new(&binary)
-        .env("REDIS_URL", &redis_url)
+    let mut command = tokio::process::Command::new(&binary);
+    command.env("REDIS_URL", &redis_url);
+    if std::env::var_os("PORT").is_none() && std::net::TcpListener::bind("127.0.0.1:3000").is_err()
+    {
+        // Usually the book (`just serve`) holds 3000; the service's own default stays 3000.
+        eprintln!("Port 3000 is busy (the book, probably), so the service gets PORT=3001.");
+        command.env("PORT", "3001");
+    }
+    let mut child = command
         .stdin(Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
