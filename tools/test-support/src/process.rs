@@ -119,6 +119,21 @@ impl ServerBuilder {
         self
     }
 
+    /// Gives the program a Redis the way every chapter service takes one: `REDIS_URL`, and
+    /// `REDIS_KEY_PREFIX` so that its keys are this test's own.
+    pub fn redis(self, redis: &crate::Redis) -> Self {
+        self.env("REDIS_URL", redis.url())
+            .env("REDIS_KEY_PREFIX", redis.prefix())
+    }
+
+    /// Starts a chapter service on a free port (`PORT=0`) and waits for the line in which it
+    /// reports its address.
+    pub async fn spawn_service(self) -> (Server, SocketAddr) {
+        let mut server = self.env("PORT", "0").spawn();
+        let addr = server.wait_for_address(Duration::from_secs(10)).await;
+        (server, addr)
+    }
+
     /// The name used in failure messages (`the server`, `minipm`, …).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -213,6 +228,18 @@ impl Output {
         }
     }
 
+    fn nth_line_containing(&self, needle: &str, n: usize) -> Option<String> {
+        let lines = self
+            .lines
+            .lock()
+            .expect("no thread panics while holding it");
+        lines
+            .iter()
+            .filter(|l| l.contains(needle))
+            .nth(n - 1)
+            .cloned()
+    }
+
     fn snapshot(&self) -> Vec<String> {
         self.lines
             .lock()
@@ -305,25 +332,13 @@ impl Server {
         let deadline = tokio::time::Instant::now() + limit;
         let mut changed = self.output.changed.subscribe();
         loop {
-            if let Some(line) = self
-                .output
-                .snapshot()
-                .into_iter()
-                .filter(|l| l.contains(needle))
-                .nth(n - 1)
-            {
+            if let Some(line) = self.output.nth_line_containing(needle, n) {
                 return line;
             }
             if let Some(status) = self.exited() {
                 // Give the readers a moment to deliver the last lines, then look once more.
                 let _ = tokio::time::timeout(Duration::from_millis(200), changed.changed()).await;
-                if let Some(line) = self
-                    .output
-                    .snapshot()
-                    .into_iter()
-                    .filter(|l| l.contains(needle))
-                    .nth(n - 1)
-                {
+                if let Some(line) = self.output.nth_line_containing(needle, n) {
                     return line;
                 }
                 panic!(

@@ -46,16 +46,12 @@ async fn start(
     env: &[(&str, &str)],
 ) -> (Server, std::net::SocketAddr) {
     let mut builder = Server::builder(binary)
-        .env("PORT", "0")
-        .env("REDIS_URL", redis.url())
-        .env("REDIS_KEY_PREFIX", redis.prefix())
+        .redis(redis)
         .env("RUST_LOG", "info,ch01_graceful_shutdown=debug");
     for (k, v) in env {
         builder = builder.env(k, v);
     }
-    let mut server = builder.spawn();
-    let addr = server.wait_for_address(Duration::from_secs(10)).await;
-    (server, addr)
+    builder.spawn_service().await
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -233,9 +229,7 @@ fn verdict(met: bool) -> &'static str {
 /// after appending one line to a source file, alternating, three times each after a warm-up.
 fn runner_overhead(root: &Path, chapter: &Chapter) -> Result<(Duration, Duration)> {
     let scratch = Scratch::prepare(root, chapter, Version::Starter)?;
-    for file in ["justfile"] {
-        std::fs::copy(root.join(file), scratch.root.join(file))?;
-    }
+    std::fs::copy(root.join("justfile"), scratch.root.join("justfile"))?;
     let lib = scratch
         .root
         .join("exercises")

@@ -193,12 +193,12 @@ fn check_link(src: &Path, page: &Path, target: &str, at: &str, problems: &mut Ve
         problems.push(format!("{at}: links to {target}, which does not exist"));
         return;
     };
-    if let Some(anchor) = anchor {
-        if !heading_ids(&text).contains(anchor) {
-            problems.push(format!(
-                "{at}: links to {target}, but that page has no heading with the id #{anchor}"
-            ));
-        }
+    if let Some(anchor) = anchor
+        && !heading_ids(&text).contains(anchor)
+    {
+        problems.push(format!(
+            "{at}: links to {target}, but that page has no heading with the id #{anchor}"
+        ));
     }
 }
 
@@ -218,11 +218,11 @@ fn heading_ids(text: &str) -> BTreeSet<String> {
         }
         let title = line.trim_start_matches('#').trim();
         // An explicit `{#id}` wins.
-        if let Some(start) = title.rfind("{#") {
-            if let Some(id) = title[start + 2..].strip_suffix('}') {
-                ids.insert(id.to_owned());
-                continue;
-            }
+        if let Some(start) = title.rfind("{#")
+            && let Some(id) = title[start + 2..].strip_suffix('}')
+        {
+            ids.insert(id.to_owned());
+            continue;
         }
         let id = normalize_id(title);
         let count = seen.entry(id.clone()).or_insert(0);
@@ -286,10 +286,15 @@ fn check_schedules(src: &Path, manifest: &Manifest) -> Result<Vec<String>> {
             let found = minutes.get(&chapter.number).copied().unwrap_or(0);
             if found != expected {
                 problems.push(format!(
-                    "instructor-guide.md, {}: chapter {} has {found} minutes, but its {} sections in chapters.toml add up to {expected}",
+                    "instructor-guide.md, {}: chapter {} has {found} minutes, but its {} in \
+                     chapters.toml add up to {expected}",
                     heading.trim_start_matches("## "),
                     chapter.number,
-                    if core_only { "core" } else { "" }
+                    if core_only {
+                        "core sections"
+                    } else {
+                        "sections"
+                    }
                 ));
             }
         }

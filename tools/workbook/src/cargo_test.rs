@@ -147,18 +147,18 @@ pub fn parse(out: &str) -> Report {
     let mut report = Report::default();
     let mut current: Option<(String, String)> = None;
     for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("test ") {
-            if let Some((name, verdict)) = rest.rsplit_once(" ... ") {
-                let verdict = match verdict.trim() {
-                    "ok" => Some(Verdict::Passed),
-                    "FAILED" => Some(Verdict::Failed),
-                    v if v.starts_with("ignored") => Some(Verdict::Ignored),
-                    _ => None,
-                };
-                if let Some(v) = verdict {
-                    report.tests.insert(name.trim().to_owned(), v);
-                    continue;
-                }
+        if let Some(rest) = line.strip_prefix("test ")
+            && let Some((name, verdict)) = rest.rsplit_once(" ... ")
+        {
+            let verdict = match verdict.trim() {
+                "ok" => Some(Verdict::Passed),
+                "FAILED" => Some(Verdict::Failed),
+                v if v.starts_with("ignored") => Some(Verdict::Ignored),
+                _ => None,
+            };
+            if let Some(v) = verdict {
+                report.tests.insert(name.trim().to_owned(), v);
+                continue;
             }
         }
         if let Some(name) = line

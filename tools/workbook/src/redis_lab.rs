@@ -67,17 +67,15 @@ pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
             client.get_multiplexed_async_connection(),
         )
         .await
-        {
-            if redis::cmd("PING")
+            && redis::cmd("PING")
                 .query_async::<String>(&mut conn)
                 .await
                 .is_ok()
-            {
-                println!(
-                    "Redis is up on 127.0.0.1:6379. Use it with:\n  export REDIS_URL=redis://127.0.0.1:6379\nStop it with `just redis-stop`."
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
+        {
+            println!(
+                "Redis is up on 127.0.0.1:6379. Use it with:\n  export REDIS_URL=redis://127.0.0.1:6379\nStop it with `just redis-stop`."
+            );
+            return Ok(ExitCode::SUCCESS);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

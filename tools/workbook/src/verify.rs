@@ -363,13 +363,13 @@ fn ready_chapter_problems(root: &Path, chapter: &Chapter) -> Result<Vec<String>>
         }
     }
     for section in &chapter.sections {
-        if let Some(page) = &section.page {
-            if !root.join("book/src").join(page).is_file() {
-                problems.push(format!(
-                    "section {}: book/src/{page} is missing",
-                    section.id
-                ));
-            }
+        if let Some(page) = &section.page
+            && !root.join("book/src").join(page).is_file()
+        {
+            problems.push(format!(
+                "section {}: book/src/{page} is missing",
+                section.id
+            ));
         }
     }
     let hints = chapter.hints(root)?;

@@ -48,15 +48,7 @@ async fn new_connections_are_refused_while_requests_in_flight_finish() {
     let mut running = support::start(&[]).await;
     let request = running.start_slow_request(1500).await;
 
-    running.server.signal(Sig::Term);
-    running
-        .server
-        .wait_for_line(
-            "shutdown started",
-            Duration::from_secs(5),
-            "After SIGTERM the service should log \"shutdown started\" and begin to drain. See 1.1.",
-        )
-        .await;
+    running.begin_shutdown(Sig::Term).await;
 
     // The listener closes a moment after the signal is handled; keep trying until it has.
     let addr = running.addr;

@@ -39,15 +39,7 @@ async fn readiness_turns_503_when_shutdown_begins_but_liveness_stays_200() {
 async fn during_the_shutdown_delay_readiness_fails_and_requests_are_still_served() {
     let mut running = support::start(&[("SHUTDOWN_DELAY", "2")]).await;
     let signalled = Instant::now();
-    running.server.signal(Sig::Term);
-    running
-        .server
-        .wait_for_line(
-            "shutdown started",
-            Duration::from_secs(5),
-            "After SIGTERM the service should log \"shutdown started\". See 1.1.",
-        )
-        .await;
+    running.begin_shutdown(Sig::Term).await;
 
     let window = "With SHUTDOWN_DELAY=2 the service must go on accepting and answering requests \
                   for 2 s after the signal, while readiness fails, so that load balancers have \

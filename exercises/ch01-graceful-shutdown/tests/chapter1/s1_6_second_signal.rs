@@ -10,15 +10,7 @@ use crate::support::{self, assert_exit_code};
 async fn second_signal_exits_at_once(second: Sig, code: i32) {
     let mut running = support::start(&[("SHUTDOWN_TIMEOUT", "60")]).await;
     let _stuck = running.start_slow_request(60_000).await;
-    running.server.signal(Sig::Term);
-    running
-        .server
-        .wait_for_line(
-            "shutdown started",
-            Duration::from_secs(5),
-            "After SIGTERM the service should log \"shutdown started\" and begin to drain. See 1.1.",
-        )
-        .await;
+    running.begin_shutdown(Sig::Term).await;
 
     let (status, _) = running
         .stop(

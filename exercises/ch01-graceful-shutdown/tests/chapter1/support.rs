@@ -21,17 +21,14 @@ pub struct Running {
 pub async fn start(env: &[(&str, &str)]) -> Running {
     let redis = Redis::start().await;
     let mut builder = Server::builder(env!("CARGO_BIN_EXE_ch01-graceful-shutdown"))
-        .env("PORT", "0")
-        .env("REDIS_URL", redis.url())
-        .env("REDIS_KEY_PREFIX", redis.prefix())
+        .redis(&redis)
         // The slow handler logs at debug when it starts, which is how tests know a request is
         // in flight before they send a signal.
         .env("RUST_LOG", "info,ch01_graceful_shutdown=debug");
     for (key, value) in env {
         builder = builder.env(key, value);
     }
-    let mut server = builder.spawn();
-    let addr = server.wait_for_address(Duration::from_secs(10)).await;
+    let (server, addr) = builder.spawn_service().await;
     Running {
         server,
         addr,
@@ -59,6 +56,22 @@ impl Running {
             )
             .await;
         request
+    }
+
+    /// Sends `sig` and waits until the service logs that its shutdown has started.
+    pub async fn begin_shutdown(&mut self, sig: Sig) {
+        self.server.signal(sig);
+        self.server
+            .wait_for_line(
+                "shutdown started",
+                Duration::from_secs(5),
+                &format!(
+                    "After {} the service should log \"shutdown started\" and begin to drain. \
+                     See 1.1.",
+                    sig.name()
+                ),
+            )
+            .await;
     }
 
     /// Sends `sig` and waits for the service to exit, failing with `explain` if it has not
