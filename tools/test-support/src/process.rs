@@ -444,6 +444,13 @@ impl Server {
         self.started.elapsed()
     }
 
+    /// Kills the child's whole group and waits until it is gone (reaped), for callers that can
+    /// await, unlike `Drop`, and are about to exit themselves.
+    pub async fn stop(mut self) {
+        self.kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+
     /// Kills the child's whole process group with SIGKILL.
     pub fn kill(&mut self) {
         if self.exited().is_none() {

@@ -34,7 +34,7 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
             chapter.number
         );
     }
-    let (redis_url, _redis) = redis_for_run().await?;
+    let (redis_url, redis) = redis_for_run().await?;
     let binary: PathBuf = target.join("debug").join(chapter.package());
     let which = if solution {
         "the reference solution"
@@ -66,6 +66,9 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
         }
     };
     eprintln!("The service {}.", describe(status));
+    if let Some(redis) = redis {
+        redis.stop().await;
+    }
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
