@@ -64,6 +64,8 @@ pub async fn run(
             },
         )
         .args(["--", "--color", "never"])
+        // With TEST_LOG the children's output is echoed live; libtest must not hold it back.
+        .args(test_support::test_log_enabled().then_some("--nocapture"))
         // Backtraces would bury the tests' own explanations.
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())

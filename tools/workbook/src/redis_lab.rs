@@ -61,26 +61,29 @@ pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    let mut last_error = String::from("no answer");
     while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(Ok(mut conn)) = tokio::time::timeout(
-            Duration::from_secs(1),
-            client.get_multiplexed_async_connection(),
-        )
-        .await
-            && redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .is_ok()
-        {
-            println!(
-                "Redis is up on 127.0.0.1:6379. Use it with:\n  export REDIS_URL=redis://127.0.0.1:6379\nStop it with `just redis-stop`."
-            );
-            return Ok(ExitCode::SUCCESS);
+        match tokio::time::timeout(Duration::from_secs(1), ping(&client)).await {
+            Ok(Ok(())) => {
+                println!(
+                    "Redis is up on 127.0.0.1:6379. Use it with:\n  export REDIS_URL=redis://127.0.0.1:6379\nStop it with `just redis-stop`."
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(Err(err)) => last_error = err.to_string(),
+            Err(_) => last_error = "no answer within 1 s".into(),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bail!(
-        "the Redis container started but did not answer on 127.0.0.1:6379 within 30 s: `{} logs redis` says why",
+        "the Redis container started but did not answer PING on 127.0.0.1:6379 within 30 s \
+         (last error: {last_error}); `{} logs redis` says more",
         compose.join(" ")
     )
+}
+
+async fn ping(client: &redis::Client) -> redis::RedisResult<()> {
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    redis::cmd("PING").query_async::<String>(&mut conn).await?;
+    Ok(())
 }

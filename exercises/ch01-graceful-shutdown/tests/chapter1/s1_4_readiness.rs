@@ -5,14 +5,22 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ch01_graceful_shutdown::{AppState, app};
-use test_support::{Sig, http};
+use test_support::{Sig, http, within};
 use tower::ServiceExt;
 
 use crate::support::{self, assert_exit_code};
 
 async fn status_of(state: &AppState, path: &str) -> StatusCode {
     let request = Request::get(path).body(Body::empty()).unwrap();
-    app(state.clone()).oneshot(request).await.unwrap().status()
+    let response = within(
+        Duration::from_secs(2),
+        &format!(
+            "GET {path} did not answer within 2 s: a health check must answer at once. See 1.4."
+        ),
+        app(state.clone()).oneshot(request),
+    )
+    .await;
+    response.unwrap().status()
 }
 
 #[tokio::test]
