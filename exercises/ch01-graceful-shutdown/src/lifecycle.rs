@@ -87,9 +87,10 @@ pub async fn run(
     tokio::select! {
         result = server => result.map(|()| Outcome::Drained),
         signal = signals.recv() => {
+            // TODO(1.4): first of all, even before this log line, mark the start of shutdown
+            // (`state.health.begin_shutdown()`); then keep serving for `config.shutdown_delay`
+            // before you stop accepting.
             info!(%signal, "shutdown started");
-            // TODO(1.4): mark the start of shutdown (`state.health.begin_shutdown()`) and keep
-            // serving for `config.shutdown_delay` before you stop accepting.
             // TODO(1.3): bound everything after the signal by `config.shutdown_timeout` with
             // `crate::deadline::drain_within`; when it passes, log what was still running and
             // return `Outcome::DeadlineExceeded`.

@@ -100,11 +100,11 @@ pub async fn run(
             });
         }
     };
-    info!(%signal, timeout_s = config.shutdown_timeout.as_secs_f64(), "shutdown started");
-
-    // 1.4: fail readiness first, and keep serving for a moment, so that load balancers notice
-    // and send new requests elsewhere before we stop accepting them.
+    // 1.4: fail readiness first, before anything else (even the log line), and keep serving for
+    // a moment, so that load balancers notice and send new requests elsewhere before we stop
+    // accepting them.
     state.health.begin_shutdown();
+    info!(%signal, timeout_s = config.shutdown_timeout.as_secs_f64(), "shutdown started");
 
     let drain = async {
         tokio::time::sleep(config.shutdown_delay).await;

@@ -299,6 +299,16 @@ impl Server {
         self.output.snapshot().join("\n")
     }
 
+    /// How many lines containing `needle` it has printed so far.
+    pub fn count_lines(&self, needle: &str) -> usize {
+        let lines = self
+            .output
+            .lines
+            .lock()
+            .expect("no thread panics while holding it");
+        lines.iter().filter(|l| l.contains(needle)).count()
+    }
+
     /// The last `n` lines, indented, for failure messages.
     pub fn tail(&self, n: usize) -> String {
         let lines = self.output.snapshot();

@@ -44,7 +44,17 @@ impl Scratch {
         let exercise = scratch.join("exercises").join(&chapter.folder);
         // Refresh the chapter's files in place rather than deleting the folder, so unchanged
         // files keep their timestamps and cargo rebuilds only what changed.
-        copy_tree(&chapter.exercise_dir(root), &exercise)?;
+        // The files the solution replaces are not copied from the starter first: writing them
+        // twice would change their timestamps on every run and force a rebuild each time.
+        let overlaid: Vec<PathBuf> = match version {
+            Version::Starter => Vec::new(),
+            Version::Solution => chapter
+                .files
+                .iter()
+                .map(|f| chapter.exercise_dir(root).join(f))
+                .collect(),
+        };
+        copy_tree(&chapter.exercise_dir(root), &exercise, &overlaid)?;
         if version == Version::Solution {
             for file in &chapter.files {
                 let from = chapter.solution_dir(root).join(file);
@@ -74,8 +84,9 @@ impl Scratch {
     }
 }
 
-/// Copies `from` into `to` recursively, skipping `target/`, writing only files that differ.
-pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies `from` into `to` recursively, skipping `target/` and the files in `skip`, writing only
+/// files that differ.
+pub fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
@@ -84,8 +95,11 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             continue;
         }
         let path = entry.path();
+        if skip.contains(&path) {
+            continue;
+        }
         if entry.file_type()?.is_dir() {
-            copy_tree(&path, &to.join(&name))?;
+            copy_tree(&path, &to.join(&name), skip)?;
         } else {
             copy_if_changed(&path, &to.join(&name))?;
         }

@@ -13,7 +13,6 @@ pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
     pub redis: Redis,
-    slow_requests_started: usize,
 }
 
 /// Starts the service on a free port with its own Redis. `env` overrides settings such as
@@ -33,7 +32,6 @@ pub async fn start(env: &[(&str, &str)]) -> Running {
         server,
         addr,
         redis,
-        slow_requests_started: 0,
     }
 }
 
@@ -44,13 +42,15 @@ impl Running {
         &mut self,
         ms: u64,
     ) -> tokio::task::JoinHandle<Result<http::Response, http::HttpError>> {
+        // Every /slow request logs the line, including ones a test made directly: wait for one
+        // more than there are now.
+        let started_before = self.server.count_lines("slow request started");
         let addr = self.addr;
         let request = tokio::spawn(async move { http::get(addr, &format!("/slow?ms={ms}")).await });
-        self.slow_requests_started += 1;
         self.server
             .wait_for_nth_line(
                 "slow request started",
-                self.slow_requests_started,
+                started_before + 1,
                 Duration::from_secs(5),
                 "The service did not start handling GET /slow within 5 s of the request.",
             )
