@@ -55,7 +55,15 @@ pub async fn run(
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(dir)
-        .args(["test", "-p", package, "--no-fail-fast", "--color"])
+        // `--tests`: every test target but doctests; the chapters keep their tests in tests/.
+        .args([
+            "test",
+            "-p",
+            package,
+            "--tests",
+            "--no-fail-fast",
+            "--color",
+        ])
         .arg(
             if show_build && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 "always"
@@ -110,7 +118,18 @@ pub async fn run(
         let err = stderr_task.await.unwrap_or_default();
         (out, err, status)
     };
-    match tokio::time::timeout(TIME_LIMIT, collect).await {
+    let outcome = tokio::select! {
+        finished = tokio::time::timeout(TIME_LIMIT, collect) => finished,
+        () = stop_requested() => {
+            // cargo runs in its own process group (so that a time-out can kill everything under
+            // it), which also means the terminal's Ctrl-C does not reach it: pass it on.
+            if let Some(pid) = pid {
+                let _ = test_support::process::kill_group(pid);
+            }
+            return Err(Interrupted.into());
+        }
+    };
+    match outcome {
         Ok((out, err, status)) => {
             let mut report = parse(&out);
             report.stderr = err;
@@ -129,6 +148,27 @@ pub async fn run(
                 ..Report::default()
             })
         }
+    }
+}
+
+/// The learner pressed Ctrl-C (or the runner was sent SIGTERM) while tests were running.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by Ctrl-C; the tests and every process they started were stopped too")]
+pub struct Interrupted;
+
+/// Completes on SIGINT or SIGTERM to the runner.
+pub async fn stop_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+    // If a handler cannot be installed the default action (exit) still applies, which is fine.
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
     }
 }
 

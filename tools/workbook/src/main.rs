@@ -119,6 +119,10 @@ fn main() -> ExitCode {
         .expect("a tokio runtime can always be built here");
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
+        Err(err) if err.downcast_ref::<cargo_test::Interrupted>().is_some() => {
+            eprintln!("\n{err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
