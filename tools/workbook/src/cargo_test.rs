@@ -7,6 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::manifest::Chapter;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -44,11 +46,11 @@ impl Report {
 /// catch.
 pub const TIME_LIMIT: Duration = Duration::from_secs(300);
 
-/// Runs `cargo test -p package` in `dir`. With `show_build`, cargo's progress and compile errors
+/// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in `dir`. With `show_build`, cargo's progress and compile errors
 /// go to the terminal as they happen; otherwise they are kept in the report.
 pub async fn run(
     dir: &Path,
-    package: &str,
+    chapter: &Chapter,
     target_dir: Option<&Path>,
     show_build: bool,
 ) -> Result<Report> {
@@ -59,8 +61,11 @@ pub async fn run(
         .args([
             "test",
             "-p",
-            package,
-            "--tests",
+            chapter.package(),
+            // Only the chapter's own tests (tests/chapterN): given code may have unit tests of
+            // its own, which pass before the learner starts; `verify` runs those separately.
+            "--test",
+            &chapter.test_target(),
             "--no-fail-fast",
             "--color",
         ])

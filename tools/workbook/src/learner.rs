@@ -57,15 +57,9 @@ pub async fn run_tests(
 ) -> Result<Report> {
     if solution {
         let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-        cargo_test::run(
-            &scratch.root,
-            chapter.package(),
-            Some(&scratch.target),
-            show_build,
-        )
-        .await
+        cargo_test::run(&scratch.root, chapter, Some(&scratch.target), show_build).await
     } else {
-        cargo_test::run(root, chapter.package(), None, show_build).await
+        cargo_test::run(root, chapter, None, show_build).await
     }
 }
 

@@ -121,6 +121,11 @@ impl Chapter {
         &self.folder
     }
 
+    /// The chapter's test target, `tests/chapterN/`.
+    pub fn test_target(&self) -> String {
+        format!("chapter{}", self.number)
+    }
+
     /// `exercises/<folder>`.
     pub fn exercise_dir(&self, root: &Path) -> PathBuf {
         root.join("exercises").join(&self.folder)

@@ -194,7 +194,7 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
 
     // The starter as the learner receives it: it must compile, and every test must fail.
     let t = Instant::now();
-    let report = cargo_test::run(root, chapter.package(), None, false).await?;
+    let report = cargo_test::run(root, chapter, None, false).await?;
     let mut problems = Vec::new();
     if report.timed_out {
         problems.push("the starter's tests hung past the time limit".to_owned());
@@ -249,13 +249,7 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
         t,
     );
     let t = Instant::now();
-    let report = cargo_test::run(
-        &scratch.root,
-        chapter.package(),
-        Some(&scratch.target),
-        false,
-    )
-    .await?;
+    let report = cargo_test::run(&scratch.root, chapter, Some(&scratch.target), false).await?;
     let mut problems = Vec::new();
     if report.timed_out {
         problems.push("the solution's tests hung past the time limit".to_owned());
@@ -278,6 +272,19 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
             report.tests.len()
         ),
         problems,
+        t,
+    );
+
+    // The given code's own unit tests: not exercises (they pass before the learner starts).
+    let t = Instant::now();
+    checks.record(
+        &format!("chapter {n}: the given code's own tests pass"),
+        command(
+            &scratch.root,
+            "cargo",
+            &["test", "-p", chapter.package(), "--lib", "--bins"],
+            &env,
+        ),
         t,
     );
     Ok(())
