@@ -449,6 +449,18 @@ impl Server {
         }
     }
 
+    /// Sends `sig` and waits for the exit, failing with `explain` if it is still running after
+    /// `limit`.
+    pub async fn stop_with(
+        &mut self,
+        sig: Sig,
+        limit: Duration,
+        explain: &str,
+    ) -> (ExitStatus, Duration) {
+        self.signal(sig);
+        self.wait_exit(limit, explain).await
+    }
+
     /// How long ago the child was started.
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()

@@ -16,13 +16,19 @@ pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     match chapter.number {
         1 => chapter1(root, chapter).await,
+        2 => chapter2(root, chapter).await,
         n => bail!("chapter {n} has no benchmarks yet"),
     }
 }
 
-/// Builds the starter or the solution in its scratch copy and keeps the binary under a name of
-/// its own (both copies share one target directory, so the second build would replace it).
-fn build(root: &Path, chapter: &Chapter, version: Version) -> Result<PathBuf> {
+/// Builds the starter or the solution in its scratch copy and keeps its binaries under names of
+/// their own (both copies share one target directory, so the second build would replace them).
+fn build_bins(
+    root: &Path,
+    chapter: &Chapter,
+    version: Version,
+    bins: &[&str],
+) -> Result<Vec<PathBuf>> {
     let scratch = Scratch::prepare(root, chapter, version)?;
     let status = Command::new("cargo")
         .current_dir(&scratch.root)
@@ -33,11 +39,17 @@ fn build(root: &Path, chapter: &Chapter, version: Version) -> Result<PathBuf> {
     if !status.success() {
         bail!("{version:?} of chapter {} does not build", chapter.number);
     }
-    let kept = scratch
-        .target
-        .join(format!("bench-{}-{version:?}", chapter.package()));
-    std::fs::copy(scratch.binary(chapter.package()), &kept)?;
-    Ok(kept)
+    bins.iter()
+        .map(|bin| {
+            let kept = scratch.target.join(format!("bench-{bin}-{version:?}"));
+            std::fs::copy(scratch.binary(bin), &kept)?;
+            Ok(kept)
+        })
+        .collect()
+}
+
+fn build(root: &Path, chapter: &Chapter, version: Version) -> Result<PathBuf> {
+    Ok(build_bins(root, chapter, version, &[chapter.package()])?.remove(0))
 }
 
 async fn start(
@@ -179,21 +191,30 @@ async fn chapter1(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         format!("≤ 1.2×: {}", verdict(ratio <= 1.2)),
     ]);
 
+    print_table(
+        1,
+        &[
+            "measure",
+            "starter (no graceful shutdown)",
+            "solution",
+            "goal",
+        ],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the rows as an aligned table under a heading naming the chapter and the machine.
+fn print_table(chapter: u32, header: &[&str; 4], rows: &[[String; 4]]) {
     println!(
-        "\nChapter 1, measured side by side in one run on this machine ({} cores):\n",
+        "\nChapter {chapter}, measured side by side in one run on this machine ({} cores):\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let header = [
-        "measure",
-        "starter (no graceful shutdown)",
-        "solution",
-        "goal",
-    ];
     let widths: Vec<usize> = (0..4)
         .map(|i| {
             rows.iter()
                 .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
+                .chain([header[i].chars().count()])
                 .max()
                 .unwrap_or(0)
         })
@@ -215,10 +236,9 @@ async fn chapter1(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             .collect::<Vec<_>>()
             .join("-|-")
     );
-    for row in &rows {
+    for row in rows {
         println!("{}", line(row));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -270,4 +290,226 @@ fn runner_overhead(root: &Path, chapter: &Chapter) -> Result<(Duration, Duration
     }
     std::fs::write(&lib, original)?;
     Ok((median(just), median(cargo)))
+}
+
+/// Seconds since midnight UTC of a log line's time: `2026-11-24T09:28:38.806525Z …` (minipm's
+/// own log) or `09:28:38.806 web-0 | …` (the merged stream).
+fn time_of_day(line: &str) -> Option<f64> {
+    let word = line.split_whitespace().next()?;
+    let clock = word
+        .split_once('T')
+        .map_or(word, |(_, t)| t)
+        .trim_end_matches('Z');
+    let mut parts = clock.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// A minipm running the chapter's worker with `app` settings, from a configuration in `dir`.
+async fn start_minipm(
+    minipm: &Path,
+    worker: &Path,
+    dir: &Path,
+    app: &str,
+) -> Result<(Server, std::net::SocketAddr)> {
+    std::fs::create_dir_all(dir)?;
+    let config = dir.join("minipm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "metrics_addr = \"127.0.0.1:0\"\n\n[[app]]\nname = \"web\"\ncommand = {worker:?}\nport = 0\nready_line = \"ready addr=\"\n{app}\n"
+        ),
+    )?;
+    let mut server = Server::builder(minipm)
+        .name("minipm")
+        .args(["start".as_ref(), config.as_os_str()])
+        .spawn();
+    let line = server
+        .wait_for_line(
+            "listening app=web",
+            Duration::from_secs(10),
+            "minipm did not listen",
+        )
+        .await;
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))
+        .and_then(|a| a.parse().ok())
+        .context("no address in minipm's listening line")?;
+    Ok((server, addr))
+}
+
+/// Requests `path` from `clients` concurrent loops until `stop` (or `limit` requests in all),
+/// returning (answered with 200, failed).
+async fn load(
+    addr: std::net::SocketAddr,
+    path: &'static str,
+    clients: usize,
+    limit: u64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (u64, u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let done = std::sync::Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (stop, done) = (stop.clone(), done.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut failed) = (0u64, 0u64);
+                while !stop.load(Ordering::Relaxed) && done.fetch_add(1, Ordering::Relaxed) < limit
+                {
+                    match http::get(addr, path).await {
+                        Ok(r) if r.status == 200 => ok += 1,
+                        _ => failed += 1,
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    let mut total = (0, 0);
+    for t in tasks {
+        if let Ok((ok, failed)) = t.await {
+            total.0 += ok;
+            total.1 += failed;
+        }
+    }
+    total
+}
+
+async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    println!("Building the solution of chapter 2…");
+    let bins = build_bins(root, chapter, Version::Solution, &["minipm", "worker"])?;
+    let (minipm, worker) = (&bins[0], &bins[1]);
+    let dir = root.join("target/workbook/bench-ch02");
+    let mut rows: Vec<[String; 4]> = Vec::new();
+
+    // 1. Crash to ready again, 20 times, with PM2's 100 ms first delay and with none.
+    let mut medians = Vec::new();
+    for base in [100, 0] {
+        let app = format!(
+            "[app.restart]\nbase_delay_ms = {base}\nreset_after_ms = 0\nlimit_burst = 1000\n"
+        );
+        let (mut server, addr) = start_minipm(minipm, worker, &dir, &app).await?;
+        server
+            .wait_for_nth_line(
+                " ready addr=",
+                1,
+                Duration::from_secs(10),
+                "worker not ready",
+            )
+            .await;
+        let mut times = Vec::new();
+        for n in 1..=20 {
+            let _ = http::get(addr, "/crash").await;
+            let exited = server
+                .wait_for_nth_line("exited", n, Duration::from_secs(10), "no exit")
+                .await;
+            let ready = server
+                .wait_for_nth_line(" ready addr=", n + 1, Duration::from_secs(10), "no restart")
+                .await;
+            if let (Some(a), Some(b)) = (time_of_day(&exited), time_of_day(&ready)) {
+                times.push(Duration::from_secs_f64((b - a).max(0.0)));
+            }
+        }
+        let _ = server
+            .stop_with(Sig::Term, Duration::from_secs(10), "minipm did not stop")
+            .await;
+        medians.push(median(times));
+    }
+    rows.push([
+        "crash → replacement ready (median of 20)".into(),
+        "never: nothing restarts it".into(),
+        format!(
+            "{} with PM2's 100 ms delay; {} with none",
+            ms(medians[0]),
+            ms(medians[1])
+        ),
+        format!(
+            "≤ 100 ms beyond the delay: {}",
+            verdict(medians[1] <= Duration::from_millis(100))
+        ),
+    ]);
+
+    // 2. Requests failed while the instances are reloaded, again and again, under load.
+    let (mut server, addr) = start_minipm(minipm, worker, &dir, "instances = 2").await?;
+    server
+        .wait_for_nth_line(
+            " ready addr=",
+            2,
+            Duration::from_secs(10),
+            "workers not ready",
+        )
+        .await;
+    let loading = tokio::spawn(load(addr, "/", 4, 6_000, Arc::new(AtomicBool::new(false))));
+    let mut reloads = 0;
+    while !loading.is_finished() {
+        reloads += 1;
+        server.signal(Sig::Hup);
+        server
+            .wait_for_nth_line(
+                "reload finished",
+                reloads,
+                Duration::from_secs(20),
+                "reload did not finish",
+            )
+            .await;
+    }
+    let (ok, failed) = loading.await?;
+    let _ = server
+        .stop_with(Sig::Term, Duration::from_secs(10), "minipm did not stop")
+        .await;
+    rows.push([
+        format!("requests failed during {reloads} reloads under load (4 clients)"),
+        "-".into(),
+        format!("{failed} of {}", ok + failed),
+        format!(
+            "0 of ≥ 5,000: {}",
+            verdict(failed == 0 && ok + failed >= 5000)
+        ),
+    ]);
+
+    // 3. Throughput of CPU-bound requests, 1 instance vs 2.
+    let mut rates = Vec::new();
+    for instances in [1, 2] {
+        let (mut server, addr) =
+            start_minipm(minipm, worker, &dir, &format!("instances = {instances}")).await?;
+        server
+            .wait_for_nth_line(
+                " ready addr=",
+                instances,
+                Duration::from_secs(10),
+                "workers not ready",
+            )
+            .await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let loading = tokio::spawn(load(addr, "/work?n=200000", 8, 1_000_000, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        stop.store(true, Ordering::Relaxed);
+        let (ok, _) = loading.await?;
+        rates.push(ok as f64 / started.elapsed().as_secs_f64());
+        let _ = server
+            .stop_with(Sig::Term, Duration::from_secs(10), "minipm did not stop")
+            .await;
+    }
+    rows.push([
+        "CPU-bound requests per second, 8 clients".into(),
+        format!("1 instance: {:.0}/s", rates[0]),
+        format!(
+            "2 instances: {:.0}/s (×{:.2})",
+            rates[1],
+            rates[1] / rates[0]
+        ),
+        "measured, no goal".into(),
+    ]);
+    print_table(
+        2,
+        &["measure", "baseline", "minipm (solution)", "goal"],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -66,7 +66,7 @@ pub async fn doctor() -> Result<ExitCode> {
         },
         Check {
             name: "redis",
-            required_for: "the tests of chapters 1, 2 and 5",
+            required_for: "the tests of chapters 1 and 5",
             found: redis_found,
             fix: "sudo apt install redis-server, or brew install redis, or `just redis` (Docker) \
                   and REDIS_URL=redis://127.0.0.1:6379"

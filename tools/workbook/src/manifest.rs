@@ -29,6 +29,13 @@ pub struct Chapter {
     /// The files a learner edits, relative to the chapter's folder; `solutions/` mirrors them.
     #[serde(default)]
     pub files: Vec<String>,
+    /// What `just run` starts: a binary of the chapter and its arguments, run from the
+    /// chapter's folder. Default: the binary named after the package.
+    #[serde(default)]
+    pub run: Vec<String>,
+    /// Whether the chapter's service needs a Redis (`just run` provides one).
+    #[serde(default)]
+    pub redis: bool,
     #[serde(rename = "section", default)]
     pub sections: Vec<Section>,
 }

@@ -34,19 +34,44 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
             chapter.number
         );
     }
-    let (redis_url, redis) = redis_for_run().await?;
-    let binary: PathBuf = target.join("debug").join(chapter.package());
+    let (redis_url, redis) = if chapter.redis {
+        let (url, server) = redis_for_run().await?;
+        (Some(url), server)
+    } else {
+        (None, None)
+    };
+    let bin_dir = target.join("debug");
+    let (program, args) = match chapter.run.split_first() {
+        Some((program, args)) => (program.clone(), args.to_vec()),
+        None => (chapter.package().to_owned(), Vec::new()),
+    };
+    let binary: PathBuf = bin_dir.join(&program);
     let which = if solution {
         "the reference solution"
     } else {
         "your version"
     };
+    let with_redis = redis_url
+        .as_ref()
+        .map(|u| format!(", with REDIS_URL={u}"))
+        .unwrap_or_default();
     eprintln!(
-        "Running {which} of chapter {}, with REDIS_URL={redis_url}. Ctrl-C stops it gracefully; a second Ctrl-C forces it.",
+        "Running {which} of chapter {}{with_redis}. Ctrl-C stops it.",
         chapter.number
     );
     let mut command = tokio::process::Command::new(&binary);
-    command.env("REDIS_URL", &redis_url);
+    // From the chapter's folder (its files, such as minipm.toml, are found there), with the
+    // chapter's other binaries first on PATH.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin_dir.clone()];
+    paths.extend(std::env::split_paths(&path));
+    command
+        .args(&args)
+        .current_dir(dir.join("exercises").join(&chapter.folder))
+        .env("PATH", std::env::join_paths(paths)?);
+    if let Some(url) = &redis_url {
+        command.env("REDIS_URL", url);
+    }
     if std::env::var_os("PORT").is_none() && std::net::TcpListener::bind("127.0.0.1:3000").is_err()
     {
         // Usually the book (`just serve`) holds 3000; the service's own default stays 3000.

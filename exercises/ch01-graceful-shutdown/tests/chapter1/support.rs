@@ -82,8 +82,7 @@ impl Running {
         limit: Duration,
         explain: &str,
     ) -> (ExitStatus, Duration) {
-        self.server.signal(sig);
-        self.server.wait_exit(limit, explain).await
+        self.server.stop_with(sig, limit, explain).await
     }
 }
 

@@ -1,0 +1,33 @@
+//! 2.2: cluster mode, many instances serving one port.
+//!
+//! Two processes cannot each bind the same port (the second gets "address in use"), unless
+//! both set `SO_REUSEPORT`, in which case the kernel gives each its own accept queue and
+//! spreads new connections between them. minipm does what nginx, systemd's socket activation and
+//! Node's cluster module do instead: it binds the port once, and every instance inherits that one
+//! listening socket. They share one accept queue, so an instance that stops (to be replaced, or
+//! because it crashed) strands no connection: the others, or its replacement, accept it.
+
+use std::io;
+use std::net::TcpListener;
+
+use crate::config::{AppConfig, Instances};
+
+/// How many instances to run: the number asked for, or one per core for `"max"`.
+pub fn instance_count(instances: Instances) -> usize {
+    // TODO(2.2): `Instances::Count(n)` means n; `Instances::Max` means one per core
+    // (`std::thread::available_parallelism`).
+    let _ = instances;
+    1
+}
+
+// ANCHOR: listener
+/// The app's listening socket on 127.0.0.1:`port`, bound once by minipm, if it runs in cluster
+/// mode (it has a `port`).
+pub fn listener(app: &AppConfig) -> io::Result<Option<TcpListener>> {
+    // TODO(2.2): bind 127.0.0.1:`app.port` here, once, and return it: minipm hands it to every
+    // instance. As it is, each instance is given PORT and binds it itself, and the second one
+    // fails with "address in use".
+    let _ = app;
+    Ok(None)
+}
+// ANCHOR_END: listener

@@ -1,0 +1,159 @@
+//! 2.3: zero-downtime reload, and a graceful stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use test_support::{Sig, http, within};
+
+use crate::support::{self, alive};
+
+const CLUSTER: &str = "instances = 2\nport = 0\nready_line = \"ready addr=\"";
+
+#[tokio::test]
+async fn a_reload_under_load_fails_no_request_and_replaces_every_process() {
+    let mut minipm = support::start(&support::worker_app(CLUSTER));
+    let addr = minipm.cluster_addr().await;
+    let before = minipm.pids(addr, 2).await;
+
+    // Continuous requests, one after another, until told to stop (bounded: at most 20,000).
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(Ordering::Relaxed) && ok + (failed.len() as u32) < 20_000 {
+                match http::get(addr, "/").await {
+                    Ok(r) if r.status == 200 => ok += 1,
+                    other => failed.push(format!("{other:?}")),
+                }
+            }
+            (ok, failed)
+        }
+    });
+    // And one slow request in flight when the reload begins.
+    let slow = minipm.start_slow_request(addr, 800).await;
+
+    minipm.server.signal(Sig::Hup);
+    minipm
+        .server
+        .wait_for_line(
+            "reload finished",
+            Duration::from_secs(15),
+            "After SIGHUP minipm should replace each instance and log `reload finished`. See 2.3.",
+        )
+        .await;
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed) = load.await.unwrap();
+    let slow = slow.await.unwrap();
+
+    assert!(
+        matches!(slow, Ok(ref r) if r.status == 200),
+        "a request in flight when the reload began failed: {slow:?}. The old process must be \
+         stopped gracefully (SIGTERM, then wait), not killed, and only after its replacement \
+         is ready. See 2.3."
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed during the reload, for example {:?}. A zero-downtime reload \
+         starts the replacement, waits for its ready line, and only then stops the old process \
+         with SIGTERM. See 2.3.",
+        failed.len(),
+        ok as usize + failed.len(),
+        failed.first()
+    );
+    assert!(ok > 0, "no request was answered during the reload");
+    let after = minipm.pids(addr, 2).await;
+    assert!(
+        before.is_disjoint(&after),
+        "after the reload the processes answering were {after:?}, and before {before:?}: every \
+         instance should have been replaced. See 2.3."
+    );
+}
+
+#[tokio::test]
+async fn a_replacement_that_never_becomes_ready_leaves_the_old_process_serving() {
+    let mut minipm = support::start(&support::worker_app(CLUSTER));
+    let addr = minipm.cluster_addr().await;
+    let before = minipm.pids(addr, 2).await;
+
+    // A bad deploy: the new version never gets ready.
+    support::write_config(
+        &minipm.config,
+        &support::worker_app(&format!(
+            "{CLUSTER}\nlisten_timeout_ms = 500\nenv = {{ NEVER_READY = \"1\" }}"
+        )),
+    );
+    minipm.server.signal(Sig::Hup);
+    minipm
+        .server
+        .wait_for_line(
+            "reload failed",
+            Duration::from_secs(10),
+            "The replacement never printed its ready line, so within listen_timeout_ms (500 ms) \
+             the reload should fail, say `reload failed`, and keep the old process. See 2.3.",
+        )
+        .await;
+    let who = within(
+        Duration::from_secs(3),
+        "After a failed reload nothing answers any more: the old process must keep serving \
+         until a replacement is ready. See 2.3.",
+        minipm.pids(addr, 2),
+    )
+    .await;
+    assert!(
+        who.is_subset(&before),
+        "after the failed reload, requests were answered by {who:?}; the old processes were \
+         {before:?} and should still be the ones serving. See 2.3."
+    );
+}
+
+#[tokio::test]
+async fn minipm_stops_its_processes_gracefully_and_even_sigkill_leaves_none_behind() {
+    // SIGTERM: every instance is asked to stop and finishes what it is doing.
+    let mut minipm = support::start(&support::worker_app(CLUSTER));
+    let addr = minipm.cluster_addr().await;
+    let pids = minipm.pids(addr, 2).await;
+    let slow = minipm.start_slow_request(addr, 500).await;
+    let (status, _) = minipm
+        .server
+        .stop_with(
+            Sig::Term,
+            Duration::from_secs(10),
+            "minipm did not exit within 10 s of SIGTERM. See 2.3.",
+        )
+        .await;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "minipm should exit 0 after a clean stop"
+    );
+    let slow = slow.await.unwrap();
+    assert!(
+        matches!(slow, Ok(ref r) if r.status == 200),
+        "a request in flight when minipm was stopped failed: {slow:?}. Stop instances with \
+         SIGTERM and wait up to kill_timeout_ms before SIGKILL. See 2.3."
+    );
+    for pid in &pids {
+        assert!(
+            !alive(*pid),
+            "instance {pid} is still running after minipm stopped"
+        );
+    }
+
+    // SIGKILL: minipm runs no code at all, yet no instance may survive it.
+    let mut minipm = support::start(&support::worker_app(CLUSTER));
+    let addr = minipm.cluster_addr().await;
+    let pids = minipm.pids(addr, 2).await;
+    minipm.server.signal(Sig::Kill);
+    within(
+        Duration::from_secs(3),
+        "instances were still running 3 s after minipm was killed with SIGKILL",
+        async {
+            while pids.iter().any(|p| alive(*p)) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
+    .await;
+}
