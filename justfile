@@ -74,6 +74,11 @@ redis:
 redis-stop:
     @{{wb}} redis --stop
 
+# run chapter 4's workflow on this machine with your runner: `just pipeline --branch main`
+[no-exit-message]
+pipeline *args:
+    @{{wb}} run chapter4 -- {{args}}
+
 # list the chapters
 [no-exit-message]
 chapters:

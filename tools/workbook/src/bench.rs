@@ -17,6 +17,7 @@ pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     match chapter.number {
         1 => chapter1(root, chapter).await,
         2 => chapter2(root, chapter).await,
+        4 => chapter4(root, chapter).await,
         n => bail!("chapter {n} has no benchmarks yet"),
     }
 }
@@ -509,6 +510,87 @@ async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     print_table(
         2,
         &["measure", "baseline", "minipm (solution)", "goal"],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `program args…` `times` times and returns the median wall time.
+fn time_command(program: &Path, args: &[&str], times: usize) -> Result<Duration> {
+    let mut all = Vec::new();
+    for _ in 0..times {
+        let started = Instant::now();
+        let status = Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", program.display()))?;
+        if !status.success() {
+            bail!("{} {} failed", program.display(), args.join(" "));
+        }
+        all.push(started.elapsed());
+    }
+    Ok(median(all))
+}
+
+async fn chapter4(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+    println!("Building the solution of chapter 4…");
+    let pipeline = build_bins(root, chapter, Version::Solution, &["pipeline"])?.remove(0);
+    let dir = root.join("target/workbook/bench-ch04");
+    std::fs::create_dir_all(&dir)?;
+    let n = 50;
+    // The same 50 commands: as 50 steps of one job, and as 50 jobs of one step each.
+    let steps: String = (0..n)
+        .map(|i| format!("      - run: \"true\"\n        name: step {i}\n"))
+        .collect();
+    let one_job = dir.join("steps.yml");
+    std::fs::write(
+        &one_job,
+        format!("on: push\njobs:\n  one:\n    steps:\n{steps}"),
+    )?;
+    let jobs: String = (0..n)
+        .map(|i| format!("  job{i}:\n    steps:\n      - run: \"true\"\n"))
+        .collect();
+    let many_jobs = dir.join("jobs.yml");
+    std::fs::write(&many_jobs, format!("on: push\njobs:\n{jobs}"))?;
+
+    let args = |file: &Path| {
+        vec![
+            "--branch".to_owned(),
+            "main".into(),
+            "--sha".into(),
+            "abc".into(),
+            file.display().to_string(),
+        ]
+    };
+    let a = args(&one_job);
+    let b = args(&many_jobs);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+    // Directly: the same shell, the same command, n times, from one process (a shell loop).
+    let direct_script = format!("i=0; while [ $i -lt {n} ]; do sh -e -c true; i=$((i+1)); done");
+    let direct = time_command(Path::new("sh"), &["-c", &direct_script], 5)?;
+    let via_steps = time_command(&pipeline, &a, 5)?;
+    let via_jobs = time_command(&pipeline, &b, 5)?;
+    let per = |total: Duration| (total.saturating_sub(direct)).as_secs_f64() * 1000.0 / n as f64;
+    let rows = vec![
+        [
+            format!("{n} commands as {n} steps of one job (median of 5)"),
+            format!("directly: {}", ms(direct)),
+            format!("{} → {:.2} ms a step", ms(via_steps), per(via_steps)),
+            format!("≤ 10 ms a step: {}", verdict(per(via_steps) <= 10.0)),
+        ],
+        [
+            format!("{n} commands as {n} jobs of one step (median of 5)"),
+            format!("directly: {}", ms(direct)),
+            format!("{} → {:.2} ms a job", ms(via_jobs), per(via_jobs)),
+            "measured, no goal".into(),
+        ],
+    ];
+    print_table(
+        4,
+        &["measure", "baseline", "the runner (solution)", "goal"],
         &rows,
     );
     Ok(ExitCode::SUCCESS)

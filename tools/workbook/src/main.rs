@@ -73,6 +73,9 @@ enum Command {
         /// Run the reference solution instead of your code.
         #[arg(long)]
         solution: bool,
+        /// More arguments for the chapter's program (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
     },
     /// Prove the workbook sound: solutions pass, starters fail, lint, book, schedules.
     Verify,
@@ -154,9 +157,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             files::reset(&root, manifest.find(chapter.as_deref())?, yes)
         }
         Command::Doctor => doctor::doctor().await,
-        Command::Run { chapter, solution } => {
-            run::run(&root, manifest.find(chapter.as_deref())?, solution).await
-        }
+        Command::Run {
+            chapter,
+            solution,
+            args,
+        } => run::run(&root, manifest.find(chapter.as_deref())?, solution, &args).await,
         Command::Verify => verify::verify(&root, &manifest).await,
         Command::Bench { chapter } => bench::bench(&root, manifest.find(chapter.as_deref())?).await,
         Command::Redis { stop } => redis_lab::redis(&root, stop).await,

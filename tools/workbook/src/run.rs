@@ -14,7 +14,12 @@ use test_support::redis_server::find_on_path;
 use crate::manifest::Chapter;
 use crate::scratch::{Scratch, Version};
 
-pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitCode> {
+pub async fn run(
+    root: &Path,
+    chapter: &Chapter,
+    solution: bool,
+    extra: &[String],
+) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let (dir, target) = if solution {
         let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
@@ -65,7 +70,9 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![bin_dir.clone()];
     paths.extend(std::env::split_paths(&path));
+    // Options go before the program's own arguments (`pipeline --branch main workflow/ci.yml`).
     command
+        .args(extra)
         .args(&args)
         .current_dir(dir.join("exercises").join(&chapter.folder))
         .env("PATH", std::env::join_paths(paths)?);
@@ -90,7 +97,7 @@ pub async fn run(root: &Path, chapter: &Chapter, solution: bool) -> Result<ExitC
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    eprintln!("The service {}.", describe(status));
+    eprintln!("{program} {}.", describe(status));
     if let Some(redis) = redis {
         redis.stop().await;
     }

@@ -67,6 +67,10 @@ impl Scratch {
         for file in ["Cargo.toml", "Cargo.lock", "chapters.toml"] {
             copy_if_changed(&root.join(file), &scratch.join(file))?;
         }
+        // The repository's own pipeline, which chapter 4's given code checks.
+        if root.join(".github").is_dir() {
+            copy_tree(&root.join(".github"), &scratch.join(".github"), &[])?;
+        }
         let tools = scratch.join("tools");
         if !tools.exists() {
             std::os::unix::fs::symlink(root.join("tools"), &tools)
@@ -115,5 +119,9 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(to, new).with_context(|| format!("writing {}", to.display()))
+    std::fs::write(to, new).with_context(|| format!("writing {}", to.display()))?;
+    // Keep the mode: a script (chapter 4's deploy.sh) must stay executable.
+    let mode = std::fs::metadata(from)?.permissions();
+    std::fs::set_permissions(to, mode)
+        .with_context(|| format!("setting the mode of {}", to.display()))
 }

@@ -88,8 +88,20 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
         let files: Vec<String> = chapter
             .files
             .iter()
+            .filter(|f| f.ends_with(".rs"))
             .map(|f| chapter.solution_dir(root).join(f).display().to_string())
             .collect();
+        // A chapter's own sample project (chapter 4's app/) is outside the workspace.
+        let app = chapter.exercise_dir(root).join("app/Cargo.toml");
+        if app.is_file() {
+            let app = app.display().to_string();
+            fmt.extend(command(
+                root,
+                "cargo",
+                &["fmt", "--check", "--manifest-path", &app],
+                &[],
+            ));
+        }
         let mut args = vec!["--check", "--edition", "2024"];
         args.extend(files.iter().map(String::as_str));
         fmt.extend(command(root, "rustfmt", &args, &[]));

@@ -1,0 +1,210 @@
+//! 4.2: the runner: jobs in the order of their needs, real processes, fail-fast, skips.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ch04_ci_cd::plan::{PlanError, plan};
+use ch04_ci_cd::workflow::Workflow;
+use test_support::Server;
+
+fn parse(yaml: &str) -> Workflow {
+    Workflow::parse(yaml).unwrap()
+}
+
+#[test]
+fn jobs_run_after_the_jobs_they_need() {
+    // A diamond written upside down, and one job that needs nothing.
+    let w = parse(
+        "on: push\njobs:\n  deploy: {needs: [lint, test], steps: []}\n  test: {needs: build, steps: []}\n  lint: {needs: build, steps: []}\n  docs: {steps: []}\n  build: {steps: []}\n",
+    );
+    let order = plan(&w).expect("this workflow can be ordered");
+    let at = |job: &str| {
+        order
+            .iter()
+            .position(|j| j == job)
+            .unwrap_or_else(|| panic!("{job} is missing from {order:?}"))
+    };
+    assert_eq!(order.len(), 5, "every job once: {order:?}");
+    assert!(
+        at("build") < at("test")
+            && at("build") < at("lint")
+            && at("test") < at("deploy")
+            && at("lint") < at("deploy"),
+        "the plan {order:?} runs a job before a job it needs. See 4.2."
+    );
+}
+
+#[test]
+fn jobs_that_need_each_other_in_a_circle_are_an_error_naming_them() {
+    let w = parse(
+        "on: push\njobs:\n  a: {needs: c, steps: []}\n  b: {needs: a, steps: []}\n  c: {needs: b, steps: []}\n  d: {steps: []}\n",
+    );
+    match plan(&w) {
+        Err(PlanError::Cycle { jobs }) => assert_eq!(
+            jobs,
+            ["a", "b", "c"],
+            "name the jobs of the circle, in file order"
+        ),
+        other => panic!(
+            "a, b and c need each other in a circle, so no plan exists; got {other:?}. See 4.2."
+        ),
+    }
+}
+
+#[test]
+fn a_need_that_names_no_job_is_an_error_naming_it() {
+    let w = parse("on: push\njobs:\n  test: {steps: []}\n  deploy: {needs: biuld, steps: []}\n");
+    assert_eq!(
+        plan(&w),
+        Err(PlanError::UnknownNeed {
+            job: "deploy".into(),
+            need: "biuld".into()
+        }),
+        "`needs: biuld` names no job: say so before running anything. See 4.2."
+    );
+}
+
+/// A folder for one test's workflow and the files its steps write.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("pipeline-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn has(&self, file: &str) -> bool {
+        self.0.join(file).exists()
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.0.join(file)).unwrap_or_default()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `pipeline` on `yaml` in `dir`, and returns its exit code and output.
+async fn pipeline(dir: &Path, yaml: &str, args: &[&str]) -> (i32, String) {
+    let file = dir.join("workflow.yml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut server = Server::builder(env!("CARGO_BIN_EXE_pipeline"))
+        .name("pipeline")
+        .args(args.iter().copied())
+        .args(["--sha", "abc1234", "--workdir"])
+        .arg(dir.as_os_str())
+        .arg(file.as_os_str())
+        .spawn();
+    let (status, _) = server
+        .wait_exit(
+            Duration::from_secs(20),
+            "the pipeline did not finish within 20 s",
+        )
+        .await;
+    (status.code().unwrap_or(-1), server.output())
+}
+
+#[tokio::test]
+async fn a_failing_step_stops_its_job_and_the_jobs_that_need_it_are_skipped() {
+    let dir = Scratch::new("fail");
+    let (code, output) = pipeline(
+        &dir.0,
+        "on: push\njobs:\n  build:\n    steps:\n      - run: touch built\n      - run: exit 3\n      - run: touch after-failure\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  docs:\n    steps:\n      - run: touch documented\n",
+        &["--branch", "main"],
+    )
+    .await;
+    assert!(
+        dir.has("built"),
+        "the first step of `build` should have run. Output:\n{output}"
+    );
+    assert!(
+        !dir.has("after-failure"),
+        "`build`'s second step failed (exit 3), yet its third step ran: a job stops at its first failing step. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        !dir.has("tested"),
+        "`test` needs `build`, which failed, yet it ran: the jobs that need a failed job are skipped. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        dir.has("documented"),
+        "`docs` needs nothing and should have run. Output:\n{output}"
+    );
+    assert_eq!(
+        code, 1,
+        "a pipeline with a failed job exits 1. Output:\n{output}"
+    );
+    for (job, word) in [
+        ("build", "failed"),
+        ("test", "skipped"),
+        ("docs", "succeeded"),
+    ] {
+        assert!(
+            output.lines().any(|l| l.contains(job) && l.contains(word)),
+            "the summary should say `{job}` {word}. Output:\n{output}\nSee 4.2."
+        );
+    }
+}
+
+#[tokio::test]
+async fn conditions_on_the_branch_decide_whether_a_job_runs() {
+    let yaml = "on: push\njobs:\n  test:\n    steps:\n      - run: touch tested\n  deploy:\n    needs: test\n    if: github.ref == 'refs/heads/main'\n    steps:\n      - run: touch deployed\n";
+    let feature = Scratch::new("feature");
+    let (code, output) = pipeline(&feature.0, yaml, &["--branch", "feature/login"]).await;
+    assert!(
+        feature.has("tested"),
+        "`test` has no condition and should run on any branch. Output:\n{output}"
+    );
+    assert!(
+        !feature.has("deployed"),
+        "on branch feature/login, `if: github.ref == 'refs/heads/main'` is false, yet `deploy` ran. See 4.2. Output:\n{output}"
+    );
+    assert_eq!(
+        code, 0,
+        "a job skipped by its condition is not a failure. Output:\n{output}"
+    );
+    let main = Scratch::new("main");
+    let (_, output) = pipeline(&main.0, yaml, &["--branch", "main"]).await;
+    assert!(
+        main.has("deployed"),
+        "on main, `deploy` should run. Output:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn steps_see_the_workflow_job_and_step_env_with_secrets_substituted() {
+    let dir = Scratch::new("env");
+    let (_, output) = pipeline(
+        &dir.0,
+        "on: push\nenv:\n  A: workflow\n  B: workflow\njobs:\n  one:\n    env:\n      B: job\n      C: job\n    steps:\n      - run: echo \"$A $B $C $D $TOKEN\" > env.txt\n        env:\n          C: step\n          D: ${{ github.sha }}\n          TOKEN: ${{ secrets.TOKEN }}\n",
+        &["--branch", "main", "--secret", "TOKEN=s3cret"],
+    )
+    .await;
+    assert_eq!(
+        dir.read("env.txt").trim(),
+        "workflow job step abc1234 s3cret",
+        "a step sees the workflow's env, then the job's, then its own (later ones win), with \
+         `${{{{ … }}}}` substituted. See 4.2. Output:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_runs_in_its_working_directory() {
+    let dir = Scratch::new("workdir");
+    std::fs::create_dir_all(dir.0.join("app")).unwrap();
+    let (_, output) = pipeline(
+        &dir.0,
+        "on: push\njobs:\n  one:\n    steps:\n      - run: touch here\n        working-directory: app\n",
+        &["--branch", "main"],
+    )
+    .await;
+    assert!(
+        dir.has("app/here"),
+        "a step with `working-directory: app` runs in app/. See 4.2. Output:\n{output}"
+    );
+}
