@@ -74,10 +74,10 @@ redis:
 redis-stop:
     @{{wb}} redis --stop
 
-# run chapter 4's workflow on this machine with your runner: `just pipeline --branch main`
+# run chapter 4's reference pipeline on this machine: `just pipeline --branch main` (yours: `just run chapter4 -- --branch main`)
 [no-exit-message]
 pipeline *args:
-    @{{wb}} run chapter4 -- {{args}}
+    @{{wb}} run chapter4 --solution -- {{args}}
 
 # list the chapters
 [no-exit-message]

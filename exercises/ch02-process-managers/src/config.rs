@@ -4,7 +4,7 @@
 //! [[app]]
 //! name = "web"
 //! command = "target/debug/worker"
-//! instances = 2            # or "max": one per core
+//! instances = 2            # or "max": one per core (the default when `port` is set)
 //! port = 3000              # cluster mode: minipm listens, every instance serves from it
 //! env = { RUST_LOG = "info" }
 //! ready_line = "ready"     # printed by an instance when it can take traffic (reload waits for it)
@@ -50,8 +50,8 @@ pub struct AppConfig {
     pub command: PathBuf,
     #[serde(default)]
     pub args: Vec<String>,
-    #[serde(default)]
-    pub instances: Instances,
+    /// How many instances; unset, see [`AppConfig::instances`].
+    pub instances: Option<Instances>,
     /// Cluster mode: minipm binds 127.0.0.1:port once and every instance serves from it.
     pub port: Option<u16>,
     #[serde(default)]
@@ -81,12 +81,6 @@ fn default_kill_timeout() -> u64 {
 pub enum Instances {
     Count(u32),
     Max,
-}
-
-impl Default for Instances {
-    fn default() -> Self {
-        Instances::Count(1)
-    }
 }
 
 impl<'de> Deserialize<'de> for Instances {
@@ -135,6 +129,16 @@ impl Default for RestartConfig {
 }
 
 impl AppConfig {
+    /// The instances asked for or, when unset, one in fork mode and one per core in cluster mode
+    /// (the app has a `port`), like `pm2 start -i max`.
+    pub fn instances(&self) -> Instances {
+        self.instances.unwrap_or(if self.port.is_some() {
+            Instances::Max
+        } else {
+            Instances::Count(1)
+        })
+    }
+
     pub fn listen_timeout(&self) -> Duration {
         Duration::from_millis(self.listen_timeout_ms)
     }
@@ -194,7 +198,7 @@ impl Config {
             if app.command.as_os_str().is_empty() {
                 problems.push(format!("app {name:?}: command is empty"));
             }
-            if app.instances == Instances::Count(0) {
+            if app.instances == Some(Instances::Count(0)) {
                 problems.push(format!(
                     "app {name:?}: instances = 0; at least 1, or \"max\""
                 ));
@@ -231,7 +235,18 @@ mod tests {
     fn a_minimal_app_gets_pm2_and_systemd_defaults() {
         let config = Config::parse("[[app]]\nname = \"web\"\ncommand = \"./worker\"\n").unwrap();
         let app = &config.apps[0];
-        assert_eq!(app.instances, Instances::Count(1));
+        assert_eq!(
+            app.instances(),
+            Instances::Count(1),
+            "fork mode: one instance"
+        );
+        let cluster =
+            Config::parse("[[app]]\nname = \"web\"\ncommand = \"w\"\nport = 3000\n").unwrap();
+        assert_eq!(
+            cluster.apps[0].instances(),
+            Instances::Max,
+            "cluster mode: one per core"
+        );
         assert_eq!(app.listen_timeout_ms, 3000);
         assert_eq!(app.kill_timeout_ms, 1600);
         assert_eq!(app.restart.base_delay_ms, 100);
@@ -243,7 +258,7 @@ mod tests {
     fn max_instances_and_bad_entries_are_reported() {
         let ok = Config::parse("[[app]]\nname = \"web\"\ncommand = \"w\"\ninstances = \"max\"\n")
             .unwrap();
-        assert_eq!(ok.apps[0].instances, Instances::Max);
+        assert_eq!(ok.apps[0].instances(), Instances::Max);
         let err = Config::parse(
             "[[app]]\nname = \"web\"\ncommand = \"w\"\ninstances = 0\n[[app]]\nname = \"web\"\ncommand = \"\"\n",
         )

@@ -55,7 +55,7 @@ pub async fn run(path: &Path, config: Config) -> anyhow::Result<()> {
         } else if let Some(port) = app.port {
             warn!(app = %app.name, port, "no listener of minipm's own: each instance must bind the port itself");
         }
-        let count = cluster::instance_count(app.instances);
+        let count = cluster::instance_count(app.instances());
         info!(app = %app.name, instances = count, "starting");
         for index in 0..count {
             let status = Arc::new(Mutex::new(InstanceStatus::new(&app.name, index)));

@@ -392,7 +392,7 @@ async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     let mut medians = Vec::new();
     for base in [100, 0] {
         let app = format!(
-            "[app.restart]\nbase_delay_ms = {base}\nreset_after_ms = 0\nlimit_burst = 1000\n"
+            "instances = 1\n[app.restart]\nbase_delay_ms = {base}\nreset_after_ms = 0\nlimit_burst = 1000\n"
         );
         let (mut server, addr) = start_minipm(minipm, worker, &dir, &app).await?;
         server
