@@ -299,6 +299,30 @@ impl Server {
         self.output.snapshot().join("\n")
     }
 
+    /// Sends `GET path` to `addr` in the background, and returns once the server has printed
+    /// one more line containing `started` than before: the request is then in flight.
+    pub async fn request_in_flight(
+        &mut self,
+        addr: SocketAddr,
+        path: &str,
+        started: &str,
+    ) -> tokio::task::JoinHandle<Result<crate::http::Response, crate::http::HttpError>> {
+        let before = self.count_lines(started);
+        let owned = path.to_owned();
+        let request = tokio::spawn(async move { crate::http::get(addr, &owned).await });
+        self.wait_for_nth_line(
+            started,
+            before + 1,
+            Duration::from_secs(5),
+            &format!(
+                "{} did not start handling GET {path} within 5 s of the request.",
+                self.name
+            ),
+        )
+        .await;
+        request
+    }
+
     /// How many lines containing `needle` it has printed so far.
     pub fn count_lines(&self, needle: &str) -> usize {
         let lines = self

@@ -37,25 +37,14 @@ pub async fn start(env: &[(&str, &str)]) -> Running {
 
 impl Running {
     /// Starts `GET /slow?ms=…` in the background and waits until the service has begun to
-    /// handle it (and all the ones started before it).
+    /// handle it.
     pub async fn start_slow_request(
         &mut self,
         ms: u64,
     ) -> tokio::task::JoinHandle<Result<http::Response, http::HttpError>> {
-        // Every /slow request logs the line, including ones a test made directly: wait for one
-        // more than there are now.
-        let started_before = self.server.count_lines("slow request started");
-        let addr = self.addr;
-        let request = tokio::spawn(async move { http::get(addr, &format!("/slow?ms={ms}")).await });
         self.server
-            .wait_for_nth_line(
-                "slow request started",
-                started_before + 1,
-                Duration::from_secs(5),
-                "The service did not start handling GET /slow within 5 s of the request.",
-            )
-            .await;
-        request
+            .request_in_flight(self.addr, &format!("/slow?ms={ms}"), "slow request started")
+            .await
     }
 
     /// Sends `sig` and waits until the service logs that its shutdown has started.

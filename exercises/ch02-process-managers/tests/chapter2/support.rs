@@ -128,17 +128,9 @@ impl Minipm {
         addr: SocketAddr,
         ms: u64,
     ) -> tokio::task::JoinHandle<Result<http::Response, http::HttpError>> {
-        let before = self.server.count_lines("slow request started");
-        let request = tokio::spawn(async move { http::get(addr, &format!("/slow?ms={ms}")).await });
         self.server
-            .wait_for_nth_line(
-                "slow request started",
-                before + 1,
-                Duration::from_secs(5),
-                "No instance started handling GET /slow within 5 s.",
-            )
-            .await;
-        request
+            .request_in_flight(addr, &format!("/slow?ms={ms}"), "slow request started")
+            .await
     }
 
     /// Which instance answers `GET /` at `addr` (`web-0 pid 123`).
