@@ -32,6 +32,12 @@ pub fn build_job(w: &Workflow) -> Option<(&String, &Job)> {
     })
 }
 
+/// True if the job's condition limits it to main.
+fn on_main(job: &Job) -> bool {
+    let cond = job.condition.as_deref().unwrap_or("");
+    cond.contains("refs/heads/main") || cond.contains("ref_name == 'main'")
+}
+
 /// Runs on every push and on pull requests, so nothing reaches main untested.
 pub fn triggers(w: &Workflow) -> Vec<String> {
     let events = w.on.events();
@@ -129,8 +135,7 @@ pub fn build(w: &Workflow) -> Vec<String> {
     if !job.needs.list().contains(test_name) {
         problems.push(format!("job `{name}` builds the image without `needs: {test_name}`: an image must never be built from code whose tests failed. (4.1)"));
     }
-    let cond = job.condition.as_deref().unwrap_or("");
-    if !(cond.contains("refs/heads/main") || cond.contains("ref_name == 'main'")) {
+    if !on_main(job) {
         problems.push(format!("job `{name}` has no `if: github.ref == 'refs/heads/main'`: pull requests and feature branches are tested, only main is built and deployed. (4.1)"));
     }
     let text: Vec<String> = job
@@ -168,6 +173,9 @@ pub fn deploy(w: &Workflow) -> Vec<String> {
         )];
     };
     let mut problems = Vec::new();
+    if !on_main(job) {
+        problems.push(format!("job `{name}` has no `if: github.ref == 'refs/heads/main'` of its own: `needs: {build_name}` alone stops it when the build is skipped, but a later `if: always()` or a changed build condition would deploy a feature branch. Say it on the deploy too. (4.1)"));
+    }
     if job.environment.is_none() {
         problems.push(format!("job `{name}` has no `environment:`: an environment holds the deploy's own secrets and can require an approval before it runs. (4.1)"));
     }
