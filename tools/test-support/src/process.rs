@@ -180,7 +180,6 @@ impl ServerBuilder {
             child,
             status: None,
             output,
-            started: Instant::now(),
         }
     }
 }
@@ -275,7 +274,6 @@ pub struct Server {
     child: Child,
     status: Option<ExitStatus>,
     output: Output,
-    started: Instant,
 }
 
 impl Server {
@@ -483,11 +481,6 @@ impl Server {
     ) -> (ExitStatus, Duration) {
         self.signal(sig);
         self.wait_exit(limit, explain).await
-    }
-
-    /// How long ago the child was started.
-    pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
     }
 
     /// Kills the child's whole group and waits until it is gone (reaped), for callers that can

@@ -8,8 +8,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
+use crate::free_port;
 use crate::process::Server;
-use crate::{free_port, within};
 
 const INSTALL_HELP: &str = "These tests need a real Redis. Any one of these fixes it:\n\
      - install redis-server: `sudo apt install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS);\n\
@@ -52,34 +52,17 @@ impl Redis {
             }
             return redis;
         }
-        let Some(binary) = find_on_path("redis-server") else {
-            panic!("redis-server is not installed and REDIS_URL is not set.\n{INSTALL_HELP}");
-        };
-        let mut last_output = String::new();
-        // A port that was free a moment ago may be taken by the time redis-server binds it.
-        for _attempt in 0..5 {
-            let port = free_port();
-            let mut server = Server::builder(&binary)
-                .name("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .spawn();
-            let ready = within(
-                Duration::from_secs(10),
-                "redis-server did not start within 10 s",
-                wait_ready(&mut server),
-            )
-            .await;
-            if ready {
-                return Redis {
-                    url: format!("redis://127.0.0.1:{port}"),
-                    prefix,
-                    server: Some(server),
-                };
+        match spawn_private().await {
+            Ok((server, port)) => Redis {
+                url: format!("redis://127.0.0.1:{port}"),
+                prefix,
+                server: Some(server),
+            },
+            Err(err @ PrivateRedisError::NotInstalled) => {
+                panic!("{err} and REDIS_URL is not set.\n{INSTALL_HELP}")
             }
-            last_output = server.tail(10);
+            Err(err) => panic!("{err}"),
         }
-        panic!("redis-server would not start on a free port. Its last output:\n{last_output}");
     }
 
     /// The URL to give the program under test (`REDIS_URL`).
@@ -141,6 +124,53 @@ impl Redis {
             None => panic!("this test stops Redis, so it needs its own: unset REDIS_URL"),
         }
     }
+}
+
+/// A private redis-server could not be started.
+#[derive(Debug)]
+pub enum PrivateRedisError {
+    /// There is no `redis-server` on `PATH`.
+    NotInstalled,
+    /// It exited or hung at every attempt; its last output.
+    WouldNotStart(String),
+}
+
+impl std::fmt::Display for PrivateRedisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrivateRedisError::NotInstalled => write!(f, "redis-server is not installed"),
+            PrivateRedisError::WouldNotStart(output) => {
+                write!(
+                    f,
+                    "redis-server would not start on a free port. Its last output:\n{output}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PrivateRedisError {}
+
+/// Starts a redis-server of its own on a free port of 127.0.0.1, persisting nothing, and
+/// returns it (stopped when dropped) with its port. Used by the tests and by `just run`.
+pub async fn spawn_private() -> Result<(Server, u16), PrivateRedisError> {
+    let binary = find_on_path("redis-server").ok_or(PrivateRedisError::NotInstalled)?;
+    let mut last_output = String::new();
+    // A port that was free a moment ago may be taken by the time redis-server binds it.
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut server = Server::builder(&binary)
+            .name("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .spawn();
+        match tokio::time::timeout(Duration::from_secs(10), wait_ready(&mut server)).await {
+            Ok(true) => return Ok((server, port)),
+            Ok(false) => last_output = server.tail(10),
+            Err(_) => last_output = format!("(no \"Ready\" within 10 s)\n{}", server.tail(10)),
+        }
+    }
+    Err(PrivateRedisError::WouldNotStart(last_output))
 }
 
 /// True once redis-server says it is ready; false if it exited (usually: port taken).

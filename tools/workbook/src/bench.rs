@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use test_support::{Redis, Server, Sig, http};
 
 use crate::manifest::Chapter;
-use crate::scratch::{Scratch, Version};
+use crate::scratch::{Scratch, Version, cargo_build};
 
 pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
@@ -31,13 +31,7 @@ fn build_bins(
     bins: &[&str],
 ) -> Result<Vec<PathBuf>> {
     let scratch = Scratch::prepare(root, chapter, version)?;
-    let status = Command::new("cargo")
-        .current_dir(&scratch.root)
-        .args(["build", "--quiet", "-p", chapter.package()])
-        .env("CARGO_TARGET_DIR", &scratch.target)
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
+    if !cargo_build(&scratch.root, &scratch.target, chapter.package(), true)? {
         bail!("{version:?} of chapter {} does not build", chapter.number);
     }
     bins.iter()

@@ -119,14 +119,13 @@ pub async fn doctor() -> Result<ExitCode> {
         );
     }
     if let Some(url) = redis_url {
-        let reachable = tokio::time::timeout(Duration::from_secs(2), async {
-            let client = redis::Client::open(url.as_str()).ok()?;
-            client.get_multiplexed_async_connection().await.ok()
-        })
-        .await
-        .ok()
-        .flatten()
-        .is_some();
+        let reachable = match redis::Client::open(url.as_str()) {
+            Ok(client) => matches!(
+                tokio::time::timeout(Duration::from_secs(2), crate::redis_lab::ping(&client)).await,
+                Ok(Ok(()))
+            ),
+            Err(_) => false,
+        };
         if !reachable {
             println!(
                 "✗ {:<15} REDIS_URL={url} does not answer: start it, or unset REDIS_URL",

@@ -82,7 +82,8 @@ pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
     )
 }
 
-async fn ping(client: &redis::Client) -> redis::RedisResult<()> {
+/// Connects and sends PING: the check that a Redis really answers.
+pub async fn ping(client: &redis::Client) -> redis::RedisResult<()> {
     let mut conn = client.get_multiplexed_async_connection().await?;
     redis::cmd("PING").query_async::<String>(&mut conn).await?;
     Ok(())

@@ -4,15 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use test_support::Server;
 use test_support::process::describe;
-use test_support::redis_server::find_on_path;
+use test_support::redis_server::PrivateRedisError;
 
 use crate::manifest::Chapter;
-use crate::scratch::{Scratch, Version};
+use crate::scratch::{Scratch, Version, cargo_build};
 
 pub async fn run(
     root: &Path,
@@ -27,13 +26,8 @@ pub async fn run(
     } else {
         (root.to_path_buf(), root.join("target"))
     };
-    let built = std::process::Command::new("cargo")
-        .current_dir(&dir)
-        .args(["build", "-p", chapter.package()])
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .context("running cargo build")?;
-    if !built.success() {
+    let built = cargo_build(&dir, &target, chapter.package(), false)?;
+    if !built {
         bail!(
             "the chapter does not build; `just test chapter{}` explains the errors",
             chapter.number
@@ -118,32 +112,15 @@ async fn redis_for_run() -> Result<(String, Option<Server>)> {
     {
         return Ok(("redis://127.0.0.1:6379".into(), None));
     }
-    let Some(binary) = find_on_path("redis-server") else {
-        bail!(
+    let (server, port) = match test_support::redis_server::spawn_private().await {
+        Ok(started) => started,
+        Err(PrivateRedisError::NotInstalled) => bail!(
             "no Redis is running on 127.0.0.1:6379 and redis-server is not installed.\n\
              Start one with `just redis` (Docker), install it (`sudo apt install redis-server` or \
              `brew install redis`), or set REDIS_URL."
-        );
+        ),
+        Err(err) => bail!("{err}"),
     };
-    let port = test_support::free_port();
-    let mut server = Server::builder(binary)
-        .name("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .spawn();
-    server
-        .wait_for_line(
-            "Ready to accept connections",
-            Duration::from_secs(10),
-            "redis-server did not start",
-        )
-        .await;
     eprintln!("Started redis-server on port {port} for this run; it stops when the service does.");
     Ok((format!("redis://127.0.0.1:{port}"), Some(server)))
 }

@@ -88,6 +88,19 @@ impl Scratch {
     }
 }
 
+/// `cargo build -p package` in the workspace at `dir`, into `target`; true if it built.
+pub fn cargo_build(dir: &Path, target: &Path, package: &str, quiet: bool) -> Result<bool> {
+    let mut cargo = std::process::Command::new("cargo");
+    cargo
+        .current_dir(dir)
+        .args(["build", "-p", package])
+        .env("CARGO_TARGET_DIR", target);
+    if quiet {
+        cargo.arg("--quiet");
+    }
+    Ok(cargo.status().context("running cargo build")?.success())
+}
+
 /// Copies `from` into `to` recursively, skipping `target/` and the files in `skip`, writing only
 /// files that differ.
 pub fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
