@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -41,10 +40,9 @@ impl Report {
     }
 }
 
-/// The longest a chapter's tests may take before the runner stops them. The tests have their own
-/// deadlines of a few seconds each; this is the backstop for code that hangs in a way they cannot
-/// catch.
-pub const TIME_LIMIT: Duration = Duration::from_secs(300);
+/// Set by `just verify`: container tests must run, never skip for want of a Docker engine.
+pub static REQUIRE_DOCKER: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in `dir`. With `show_build`, cargo's progress and compile errors
 /// go to the terminal as they happen; otherwise they are kept in the report.
@@ -89,6 +87,19 @@ pub async fn run(
     if let Some(target) = target_dir {
         command.env("CARGO_TARGET_DIR", target);
     }
+    if chapter.docker {
+        if REQUIRE_DOCKER.load(std::sync::atomic::Ordering::Relaxed) {
+            command.env("WORKBOOK_REQUIRE_DOCKER", "1");
+        }
+        if show_build {
+            eprintln!(
+                "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
+                 the first build compiles every dependency (a few minutes); later ones reuse \
+                 Docker's layer cache.",
+                chapter.number
+            );
+        }
+    }
     let mut child = command
         .spawn()
         .context("running cargo test (is cargo on PATH?)")?;
@@ -124,7 +135,9 @@ pub async fn run(
         (out, err, status)
     };
     let outcome = tokio::select! {
-        finished = tokio::time::timeout(TIME_LIMIT, collect) => finished,
+        // The tests have their own deadlines of a few seconds each; this is the backstop for code
+        // that hangs in a way they cannot catch (chapters.toml `time_limit`, default 300 s).
+        finished = tokio::time::timeout(chapter.time_limit(), collect) => finished,
         () = stop_requested() => {
             // cargo runs in its own process group (so that a time-out can kill everything under
             // it), which also means the terminal's Ctrl-C does not reach it: pass it on.

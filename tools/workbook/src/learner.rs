@@ -71,7 +71,7 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
             "\nThe tests were still running after {} s, so they were stopped (and every process \
              they started with them). Some code is waiting for something that never happens: \
              run `TEST_LOG=1 just test chapter{n}` to watch the service's output.",
-            cargo_test::TIME_LIMIT.as_secs()
+            chapter.time_limit().as_secs()
         );
         println!("chapter {n}: 0 passed, 1 failed");
         return;

@@ -36,6 +36,12 @@ pub struct Chapter {
     /// Whether the chapter's service needs a Redis (`just run` provides one).
     #[serde(default)]
     pub redis: bool,
+    /// Whether the chapter's tests drive the Docker engine (builds take minutes the first time).
+    #[serde(default)]
+    pub docker: bool,
+    /// The backstop for a whole test run, in seconds (default 300): longer for a chapter whose
+    /// tests build an image.
+    pub time_limit: Option<u64>,
     #[serde(rename = "section", default)]
     pub sections: Vec<Section>,
 }
@@ -123,6 +129,11 @@ impl Manifest {
 }
 
 impl Chapter {
+    /// The backstop for one run of the chapter's tests.
+    pub fn time_limit(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.time_limit.unwrap_or(300))
+    }
+
     /// `ch01-graceful-shutdown` is both the folder and the package name.
     pub fn package(&self) -> &str {
         &self.folder

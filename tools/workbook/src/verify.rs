@@ -68,6 +68,7 @@ fn command(dir: &Path, program: &str, args: &[&str], env: &[(&str, &Path)]) -> V
 }
 
 pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
+    cargo_test::REQUIRE_DOCKER.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut checks = Checks::default();
     let started = Instant::now();
 

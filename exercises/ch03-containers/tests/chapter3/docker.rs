@@ -1,0 +1,317 @@
+//! The Docker engine, driven through the `docker` command the way you drive it: build the image
+//! from `service/`, run containers from it, inspect them, remove them.
+//!
+//! Every container a test starts is removed when the test ends, failed or not (`Container`'s
+//! `Drop`). Where no engine runs, the container tests print a loud notice and skip, except in CI
+//! (`CI` set) and under `just verify`, where a missing engine is a failure.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The build context: the service's folder, with the learner's `Dockerfile` and `.dockerignore`.
+pub fn context() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("service")
+}
+
+/// Runs `docker args…` and returns its output; a missing `docker` command is a clear failure.
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| {
+            panic!(
+                "cannot run `docker {}`: {err}. Install Docker (see the book's Setup page) and \
+                 check that `docker info` works.",
+                args.join(" ")
+            )
+        })
+}
+
+/// `docker args…`, expecting success; returns stdout, trimmed.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "`docker {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// True if this run must not skip the container tests.
+fn required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("WORKBOOK_REQUIRE_DOCKER").is_some()
+}
+
+/// `Some(())` if a Docker engine answers. Without one: a loud notice and `None` (skip), or a
+/// failure where skipping is not allowed.
+pub fn engine() -> Option<()> {
+    static ENGINE: OnceLock<Result<(), String>> = OnceLock::new();
+    let answer = ENGINE.get_or_init(|| {
+        match Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            Err(err) => Err(format!("the `docker` command is not available: {err}")),
+        }
+    });
+    match answer {
+        Ok(()) => Some(()),
+        Err(why) if required() => panic!(
+            "the container tests need a Docker engine, and none answers: {why}\n\
+             Start Docker (`sudo systemctl start docker`, or open Docker Desktop) and check \
+             with `docker info`. They are never skipped in CI or under `just verify`."
+        ),
+        Err(why) => {
+            eprintln!(
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 !! SKIPPED: this test needs a Docker engine, and none answers ({why}).\n\
+                 !! It counts as passed only because it did not run. Start Docker and re-run.\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// The image built from your Dockerfile.
+#[derive(Debug)]
+pub struct Image {
+    /// `sha256:…`
+    pub id: String,
+    /// Its size as `docker image inspect` reports it.
+    pub size_bytes: u64,
+}
+
+/// The longest a build may take before the test gives up on it (a cold build compiles every
+/// dependency: a few minutes on a laptop).
+pub const BUILD_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Builds the image once per test run; every test that needs it shares the result.
+pub fn image() -> &'static Image {
+    static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
+    match IMAGE.get_or_init(build) {
+        Ok(image) => image,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn build() -> Result<Image, String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let log_path = dir.join("ch03-docker-build.log");
+    let iid = dir.join("ch03-image-id");
+    std::fs::remove_file(&iid).ok();
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let context = context();
+    let mut child = Command::new("docker")
+        .arg("build")
+        .arg("--iidfile")
+        .arg(&iid)
+        .args(["--tag", "workbook-ch03:tests"])
+        .arg(&context)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|err| format!("cannot run `docker build`: {err}"))?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > BUILD_LIMIT {
+            child.kill().ok();
+            child.wait().ok();
+            return Err(format!(
+                "`docker build {}` was still running after {} minutes; stopped. Its output is \
+                 in {}.",
+                context.display(),
+                BUILD_LIMIT.as_secs() / 60,
+                log_path.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if !status.success() {
+        let tail: Vec<&str> = output.lines().rev().take(25).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "`docker build {}` failed ({status}). The last lines of its output:\n{}\n\
+             The whole output is in {}. See 3.2.",
+            context.display(),
+            tail.join("\n"),
+            log_path.display()
+        ));
+    }
+    let id = std::fs::read_to_string(&iid)
+        .map_err(|err| format!("docker build wrote no image id: {err}"))?
+        .trim()
+        .to_string();
+    let size = docker_ok(&["image", "inspect", "--format", "{{.Size}}", &id]);
+    Ok(Image {
+        id,
+        size_bytes: size.parse().unwrap_or(0),
+    })
+}
+
+/// A container started by a test, removed (`docker rm -f`) when the value is dropped.
+#[derive(Debug)]
+pub struct Container {
+    /// Its name: `ch03-<what>-<pid>-<n>`.
+    pub name: String,
+}
+
+impl Container {
+    /// `docker run -d` with `args` before the image, and `command` after it.
+    pub fn run(what: &str, args: &[&str], command: &[&str]) -> Container {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let image = image();
+        let name = format!(
+            "ch03-{what}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut all = vec!["run", "-d", "--name", &name, "--label", "workbook=ch03"];
+        all.extend_from_slice(args);
+        all.push(&image.id);
+        all.extend_from_slice(command);
+        let out = docker(&all);
+        let shown = all.join(" ");
+        let container = Container { name };
+        assert!(
+            out.status.success(),
+            "`docker {shown}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        container
+    }
+
+    /// `docker inspect --format <format>` of this container.
+    pub fn inspect(&self, format: &str) -> String {
+        docker_ok(&["inspect", "--format", format, &self.name])
+    }
+
+    /// Everything the container wrote to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        let out = docker(&["logs", &self.name]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// The host address published for the container's port 8080 (`-p 127.0.0.1::8080`).
+    pub fn published(&self) -> SocketAddr {
+        let text = docker_ok(&["port", &self.name, "8080/tcp"]);
+        let first = text.lines().next().unwrap_or_default();
+        first.trim().parse().unwrap_or_else(|err| {
+            panic!("`docker port {} 8080/tcp` said {text:?}: {err}", self.name)
+        })
+    }
+
+    /// Polls until the container has stopped; returns its exit code, or `None` after `limit`.
+    pub fn wait_exit(&self, limit: Duration) -> Option<i64> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            let state = self.inspect("{{.State.Running}} {{.State.ExitCode}}");
+            if let Some(code) = state.strip_prefix("false ") {
+                return code.parse().ok();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    /// Polls `GET /` on the published port until it answers 200. Fails with the container's
+    /// logs if it exits first or does not answer within `limit`.
+    pub fn wait_serving(&self, limit: Duration) -> SocketAddr {
+        let started = Instant::now();
+        let addr = self.published();
+        let mut last = String::new();
+        while started.elapsed() < limit {
+            if self.inspect("{{.State.Running}}") != "true" {
+                panic!(
+                    "the container stopped (exit code {}) instead of serving. Its logs:\n{}",
+                    self.inspect("{{.State.ExitCode}}"),
+                    self.logs()
+                );
+            }
+            match http_get(addr, "/", &[]) {
+                Ok((200, _)) => return addr,
+                Ok((status, _)) => last = format!("GET / answered {status}"),
+                Err(err) => last = err,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the container did not answer GET / on {addr} (its port 8080, published) within {}s: \
+             {last}.\nIf the connection was reset or refused, the service inside listens on \
+             127.0.0.1, which a published port cannot reach: it must listen on 0.0.0.0 (3.1).\n\
+             Its logs:\n{}",
+            limit.as_secs(),
+            self.logs()
+        );
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A blocking `GET`, with `headers`, returning the status and body.
+pub fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let timeout = Duration::from_secs(2);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|err| format!("cannot connect to {addr}: {err}"))?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|err| format!("sending to {addr}: {err}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|err| format!("reading from {addr}: {err}"))?;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    if text.is_empty() {
+        return Err(format!("{addr} closed the connection without an answer"));
+    }
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {text:?}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
