@@ -27,6 +27,9 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
     Some(text.lines().next().unwrap_or("").trim().to_owned())
 }
 
+/// The public images chapter 3's Dockerfile builds from.
+const CHAPTER3_BASES: [&str; 2] = ["rust:1.95-bookworm", "gcr.io/distroless/cc-debian13:nonroot"];
+
 pub async fn doctor() -> Result<ExitCode> {
     let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
     let redis_found = match &redis_url {
@@ -45,6 +48,20 @@ pub async fn doctor() -> Result<ExitCode> {
             version_of("docker-compose", &["version", "--short"])
                 .map(|v| format!("docker-compose {v}"))
         });
+    // Chapter 3's Dockerfile starts from these; pulled ahead, the first build needs no network.
+    let base_images = docker_engine.as_ref().map(|_| {
+        CHAPTER3_BASES
+            .iter()
+            .filter(|image| {
+                std::process::Command::new("docker")
+                    .args(["image", "inspect", image])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .count()
+    });
     let checks = vec![
         Check {
             name: "cargo",
@@ -83,6 +100,18 @@ pub async fn doctor() -> Result<ExitCode> {
             required_for: "chapters 3 and 5, and `just redis`",
             found: docker_engine,
             fix: "install Docker and start it (Docker Desktop, or `sudo systemctl start docker`)".into(),
+        },
+        Check {
+            name: "base images",
+            required_for: "chapter 3's first build to need no network",
+            found: base_images
+                .filter(|n| *n == CHAPTER3_BASES.len())
+                .map(|_| CHAPTER3_BASES.join(", ")),
+            fix: CHAPTER3_BASES
+                .iter()
+                .map(|i| format!("docker pull {i}"))
+                .collect::<Vec<_>>()
+                .join("; "),
         },
         Check {
             name: "docker compose",

@@ -73,7 +73,10 @@ pub async fn run(
     if let Some(url) = &redis_url {
         command.env("REDIS_URL", url);
     }
-    if std::env::var_os("PORT").is_none() && std::net::TcpListener::bind("127.0.0.1:3000").is_err()
+    // Chapter 3's service defaults to 8080, as in its image; the others default to 3000.
+    if !chapter.docker
+        && std::env::var_os("PORT").is_none()
+        && std::net::TcpListener::bind("127.0.0.1:3000").is_err()
     {
         // Usually the book (`just serve`) holds 3000; the service's own default stays 3000.
         eprintln!("Port 3000 is busy (the book, probably), so the service gets PORT=3001.");
