@@ -625,7 +625,13 @@ fn timed_build(context: &Path, tag: &str, no_cache: bool) -> Result<Duration> {
 fn timed_stop(image: &str, name: &str) -> Result<(Duration, String)> {
     let _ = docker(&["rm", "-f", name]);
     docker(&[
-        "run", "-d", "--name", name, "-e", "API_KEY=bench-key-0123456789", image,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-e",
+        "API_KEY=bench-key-0123456789",
+        image,
     ])?;
     let started = Instant::now();
     while !docker(&["logs", name])
@@ -660,7 +666,10 @@ fn chapter3(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             .join("exercises")
             .join(&chapter.folder)
             .join("service");
-        let tag = format!("workbook-bench-ch03:{}", format!("{version:?}").to_lowercase());
+        let tag = format!(
+            "workbook-bench-ch03:{}",
+            format!("{version:?}").to_lowercase()
+        );
         println!("{version:?}: cold build (no cache; a few minutes)…");
         let cold = timed_build(&context, &tag, true)?;
         // A one-line source change that changes the binary, as in a day of work: the dependency
@@ -681,12 +690,14 @@ fn chapter3(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             .parse()
             .unwrap_or(0);
         println!("{version:?}: docker stop…");
-        let (stop, code) = timed_stop(&tag, &format!("workbook-bench-ch03-{}", std::process::id()))?;
+        let (stop, code) =
+            timed_stop(&tag, &format!("workbook-bench-ch03-{}", std::process::id()))?;
         measured.push((cold, rebuild, size, stop, code));
     }
     let (s, r) = (&measured[0], &measured[1]);
     let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
-    let ratio = |m: &(Duration, Duration, u64, Duration, String)| m.1.as_secs_f64() / m.0.as_secs_f64();
+    let ratio =
+        |m: &(Duration, Duration, u64, Duration, String)| m.1.as_secs_f64() / m.0.as_secs_f64();
     let rows = vec![
         [
             "runtime image size".into(),
@@ -710,7 +721,10 @@ fn chapter3(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             "docker stop (Docker waits 10 s, then SIGKILL)".into(),
             format!("{:.2} s, exit {}", s.3.as_secs_f64(), s.4),
             format!("{:.2} s, exit {}", r.3.as_secs_f64(), r.4),
-            format!("≤ 1 s, exit 0: {}", verdict(r.3 <= Duration::from_secs(1) && r.4 == "0")),
+            format!(
+                "≤ 1 s, exit 0: {}",
+                verdict(r.3 <= Duration::from_secs(1) && r.4 == "0")
+            ),
         ],
     ];
     print_table(3, &["measure", "starter", "solution", "goal"], &rows);

@@ -28,7 +28,10 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
 }
 
 /// The public images chapter 3's Dockerfile builds from.
-const CHAPTER3_BASES: [&str; 2] = ["rust:1.95-bookworm", "gcr.io/distroless/cc-debian13:nonroot"];
+const CHAPTER3_BASES: [&str; 2] = [
+    "rust:1.95-bookworm",
+    "gcr.io/distroless/cc-debian13:nonroot",
+];
 
 pub async fn doctor() -> Result<ExitCode> {
     let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());

@@ -7,8 +7,8 @@
 //! The image is built once per run, by whichever test needs it first (the first build downloads
 //! nothing but compiles every dependency: a few minutes; later builds reuse Docker's cache).
 
-mod docker;
 mod s3_1_config;
 mod s3_2_dockerfile;
 mod s3_3_healthcheck;
 mod s3_4_pid1;
+mod support;

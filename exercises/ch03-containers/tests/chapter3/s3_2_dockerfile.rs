@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parse_dockerfile::{Command, Instruction, Stage};
 
-use crate::docker::{self, Container};
+use crate::support::{self as docker, Container};
 
 pub fn dockerfile_text() -> String {
     let path = docker::context().join("Dockerfile");
@@ -297,7 +297,7 @@ fn the_container_runs_as_a_non_root_user() {
     }
     let key = fresh_key();
     let container = Container::run("user", &["-e", &format!("API_KEY={key}")], &[]);
-    std::thread::sleep(Duration::from_millis(300));
+    container.wait_listening(Duration::from_secs(20));
     // `docker top` runs ps on the engine's machine: the container's processes as the kernel sees them.
     let top = docker::docker(&["top", &container.name, "-o", "pid,uid,args"]);
     let text = String::from_utf8_lossy(&top.stdout).to_string();

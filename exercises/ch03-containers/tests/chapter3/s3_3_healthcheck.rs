@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use parse_dockerfile::{Command, HealthcheckArguments, Instruction};
 use test_support::Server;
 
-use crate::docker::{self, Container};
 use crate::s3_2_dockerfile::{fresh_key, show, with_stages};
+use crate::support::{self as docker, Container};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_service");
 

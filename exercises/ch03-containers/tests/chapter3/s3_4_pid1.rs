@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use test_support::{Server, Sig, process::describe};
 
-use crate::docker::{self, Container};
 use crate::s3_2_dockerfile::fresh_key;
+use crate::support::{self as docker, Container};
 
 #[tokio::test]
 async fn sigterm_stops_the_service_cleanly() {
@@ -43,20 +43,7 @@ fn docker_stop_is_fast_and_clean() {
     }
     let key = fresh_key();
     let container = Container::run("stop", &["-e", &format!("API_KEY={key}")], &[]);
-    let started = Instant::now();
-    while !container.logs().contains("listening") {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the service in the container did not log `listening` within 20 s. Its logs:\n{}",
-            container.logs()
-        );
-        assert!(
-            container.inspect("{{.State.Running}}") == "true",
-            "the container stopped before listening. Its logs:\n{}",
-            container.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    container.wait_listening(Duration::from_secs(20));
     let top = docker::docker(&["top", &container.name, "-o", "pid,args"]);
     let processes = String::from_utf8_lossy(&top.stdout).to_string();
     let stopping = Instant::now();

@@ -1,5 +1,6 @@
-//! The Docker engine, driven through the `docker` command the way you drive it: build the image
-//! from `service/`, run containers from it, inspect them, remove them.
+//! Support for the container tests: the Docker engine, driven through the `docker` command the
+//! way you drive it: build the image from `service/`, run containers from it, inspect them,
+//! remove them.
 //!
 //! Every container a test starts is removed when the test ends, failed or not (`Container`'s
 //! `Drop`). Where no engine runs, the container tests print a loud notice and skip, except in CI
@@ -232,6 +233,31 @@ impl Container {
             std::thread::sleep(Duration::from_millis(100));
         }
         None
+    }
+
+    /// Polls the logs until the service says `listening`. Fails with the logs if the container
+    /// stops first or does not get there within `limit`.
+    pub fn wait_listening(&self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            let logs = self.logs();
+            if logs.contains("listening") {
+                return;
+            }
+            assert!(
+                self.inspect("{{.State.Running}}") == "true",
+                "the container stopped (exit code {}) before the service said `listening`. Its \
+                 logs:\n{logs}",
+                self.inspect("{{.State.ExitCode}}")
+            );
+            assert!(
+                started.elapsed() < limit,
+                "the service in the container did not log `listening` within {} s. Its logs:\n\
+                 {logs}",
+                limit.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Polls `GET /` on the published port until it answers 200. Fails with the container's
