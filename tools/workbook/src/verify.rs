@@ -135,7 +135,7 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
 
     let t = Instant::now();
     checks.record(
-        "the tooling's own tests (test-support, service-kit, workbook)",
+        "the tooling's own tests (test-support, service-kit, workbook, loadgen)",
         command(
             root,
             "cargo",
@@ -148,6 +148,8 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
                 "service-kit",
                 "-p",
                 "workbook",
+                "-p",
+                "loadgen",
             ],
             &[],
         ),

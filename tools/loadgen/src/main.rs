@@ -1,0 +1,82 @@
+//! `loadgen URL`: load a service for a while and report what happened. `just load` runs it
+//! against the compose lab's balancer.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+/// Sends GET requests to URL for a while, one connection each, and reports status codes,
+/// latency percentiles and which instance answered (the `x-instance` header, or the word after
+/// "from" in the body).
+#[derive(Debug, Parser)]
+#[command(name = "loadgen")]
+struct Args {
+    /// http://host:port/path
+    url: String,
+    /// How long: 10s, 500ms, 2m.
+    #[arg(long, default_value = "10s", value_parser = loadgen::parse_duration)]
+    duration: std::time::Duration,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Also draw the timeline into this SVG file.
+    #[arg(long)]
+    svg: Option<std::path::PathBuf>,
+    /// A title for the SVG.
+    #[arg(long, default_value = "loadgen")]
+    title: String,
+    /// An extra header for every request, as `Name: value` (repeatable).
+    #[arg(long = "header")]
+    headers: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match go(Args::parse()).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("loadgen: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn go(args: Args) -> Result<ExitCode> {
+    let mut options = loadgen::Options::for_url(&args.url).await?;
+    options.duration = args.duration;
+    options.concurrency = args.concurrency;
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .with_context(|| format!("--header {header:?}: expected `Name: value`"))?;
+        options
+            .headers
+            .push((name.trim().into(), value.trim().into()));
+    }
+    eprintln!(
+        "loadgen: {} for {:.1} s, {} at once…",
+        args.url,
+        options.duration.as_secs_f64(),
+        options.concurrency
+    );
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let report = loadgen::run(&options, stop).await?;
+    // The report is the program's output.
+    #[allow(clippy::print_stdout)]
+    {
+        print!("{}", report.text());
+    }
+    if let Some(path) = &args.svg {
+        std::fs::write(path, loadgen::svg::render(&report, &args.title, &[]))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("loadgen: timeline written to {}", path.display());
+    }
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,171 @@
+//! The load generator against small in-process servers on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use loadgen::{Options, Outcome, parse_duration, run, svg};
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+async fn options(addr: SocketAddr, millis: u64) -> Options {
+    let mut options = Options::for_url(&format!("http://{addr}/")).await.unwrap();
+    options.duration = Duration::from_millis(millis);
+    options.concurrency = 4;
+    options.timeout = Duration::from_millis(500);
+    options
+}
+
+fn never() -> std::future::Pending<()> {
+    std::future::pending()
+}
+
+#[tokio::test]
+async fn counts_requests_by_instance_from_the_header() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let router = Router::new().route(
+        "/",
+        get(move || {
+            let i = n.fetch_add(1, Ordering::Relaxed);
+            async move {
+                (
+                    [("x-instance", if i.is_multiple_of(2) { "a" } else { "b" })],
+                    "hello\n",
+                )
+            }
+        }),
+    );
+    let addr = serve(router).await;
+    let report = run(&options(addr, 400).await, never()).await.unwrap();
+    let total = report.samples.len();
+    assert!(total > 20, "only {total} requests in 400 ms on loopback");
+    assert_eq!(report.failed(), 0, "{:?}", report.by_outcome());
+    let by = report.by_instance();
+    assert_eq!(by.keys().collect::<Vec<_>>(), ["a", "b"]);
+    let (a, b) = (by["a"] as i64, by["b"] as i64);
+    assert!(
+        (a - b).abs() <= 1,
+        "alternating answers should split evenly: {by:?}"
+    );
+    let (p50, p99) = (
+        report.percentile(0.5).unwrap(),
+        report.percentile(0.99).unwrap(),
+    );
+    assert!(p50 <= p99, "p50 {p50:?} > p99 {p99:?}");
+    assert!(report.text().contains("by instance:"));
+}
+
+#[tokio::test]
+async fn takes_the_instance_from_the_body_and_counts_5xx_as_failed() {
+    let router = Router::new().route(
+        "/",
+        get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "hello from c\n").into_response() }),
+    );
+    let addr = serve(router).await;
+    let report = run(&options(addr, 200).await, never()).await.unwrap();
+    assert!(!report.samples.is_empty());
+    assert_eq!(report.failed(), report.samples.len());
+    assert_eq!(report.by_outcome().keys().collect::<Vec<_>>(), ["503"]);
+    assert_eq!(report.by_instance().keys().collect::<Vec<_>>(), ["c"]);
+    assert_eq!(
+        report.percentile(0.5),
+        None,
+        "no successful request, no latency"
+    );
+}
+
+#[tokio::test]
+async fn tells_refused_from_timed_out() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let report = run(&options(closed, 200).await, never()).await.unwrap();
+    assert!(!report.samples.is_empty());
+    assert!(report.samples.iter().all(|s| s.outcome == Outcome::Refused));
+
+    // Accepts, reads, never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let mut options = options(addr, 100).await;
+    options.timeout = Duration::from_millis(200);
+    let report = run(&options, never()).await.unwrap();
+    assert!(!report.samples.is_empty());
+    assert!(
+        report.samples.iter().all(|s| s.outcome == Outcome::Timeout),
+        "{:?}",
+        report.by_outcome()
+    );
+}
+
+#[tokio::test]
+async fn stops_early_when_asked() {
+    let router = Router::new().route("/", get(|| async { "hello from a\n" }));
+    let addr = serve(router).await;
+    let mut options = options(addr, 60_000).await;
+    options.concurrency = 2;
+    let started = std::time::Instant::now();
+    let report = run(&options, tokio::time::sleep(Duration::from_millis(200)))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!report.samples.is_empty());
+}
+
+#[tokio::test]
+async fn draws_a_timeline_with_a_lane_per_instance() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let router = Router::new().route(
+        "/",
+        get(move || {
+            let i = n.fetch_add(1, Ordering::Relaxed);
+            async move {
+                if i % 10 == 9 {
+                    (StatusCode::BAD_GATEWAY, [("x-instance", "<b>")], "no\n").into_response()
+                } else {
+                    ([("x-instance", "a")], "ok\n").into_response()
+                }
+            }
+        }),
+    );
+    let addr = serve(router).await;
+    let report = run(&options(addr, 300).await, never()).await.unwrap();
+    let picture = svg::render(
+        &report,
+        "test & timeline",
+        &[(Duration::from_millis(150), "kill <b>".into())],
+    );
+    assert!(picture.starts_with("<svg") && picture.trim_end().ends_with("</svg>"));
+    assert!(picture.contains(">a</text>"), "a lane for instance a");
+    assert!(picture.contains("&lt;b&gt;"), "names are escaped");
+    assert!(picture.contains("test &amp; timeline"));
+    assert!(picture.contains("kill &lt;b&gt;"), "the event is marked");
+    assert!(!picture.contains("<b>"), "no raw markup from the data");
+    assert!(picture.contains("#c62828"), "the 502s are drawn in red");
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+    assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+    assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+    assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+    assert!(parse_duration("soon").is_err());
+    assert!(parse_duration("3h").is_err());
+}
