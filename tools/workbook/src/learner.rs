@@ -286,7 +286,7 @@ pub async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
     println!("Running each chapter's tests (this builds them the first time)…\n");
     let mut rows = Vec::new();
     for chapter in &manifest.chapters {
-        if chapter.status == Status::Planned {
+        if chapter.status != Status::Ready {
             rows.push((chapter, None));
             continue;
         }

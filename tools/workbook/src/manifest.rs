@@ -51,6 +51,11 @@ pub struct Chapter {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ready,
+    /// Being written: its exercises are in the repository and `just verify` holds them to the
+    /// same rules (every test fails on the starter, passes on the solution), but learners are
+    /// told it is not ready, and its book pages may not exist yet. `WORKBOOK_DRAFTS=1` lets an
+    /// author run it like a ready chapter.
+    Draft,
     Planned,
 }
 
@@ -109,7 +114,7 @@ impl Manifest {
     pub fn listing(&self) -> String {
         let mut out = String::from("The chapters:\n");
         for c in &self.chapters {
-            let planned = if c.status == Status::Planned {
+            let planned = if c.status != Status::Ready {
                 "  (not written yet)"
             } else {
                 ""
@@ -156,6 +161,15 @@ impl Chapter {
 
     /// Fails with a plain message for a chapter that is listed but not written yet.
     pub fn ensure_ready(&self) -> Result<()> {
+        if self.status == Status::Draft && std::env::var_os("WORKBOOK_DRAFTS").is_none() {
+            bail!(
+                "chapter {} ({}) is being written: its exercises are not finished yet.\n\
+                 Chapters you can work on now: see `just progress`. (Authors: \
+                 WORKBOOK_DRAFTS=1 runs it anyway.)",
+                self.number,
+                self.title
+            );
+        }
         if self.status == Status::Planned {
             bail!(
                 "chapter {} ({}) is planned but not written yet: it has no exercises to run.\n\

@@ -84,7 +84,7 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
     for chapter in manifest
         .chapters
         .iter()
-        .filter(|c| c.status == Status::Ready)
+        .filter(|c| c.status != Status::Planned)
     {
         let files: Vec<String> = chapter
             .files
@@ -159,7 +159,7 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
     for chapter in manifest
         .chapters
         .iter()
-        .filter(|c| c.status == Status::Ready)
+        .filter(|c| c.status != Status::Planned)
     {
         verify_chapter(root, chapter, &mut checks).await?;
     }
@@ -342,7 +342,9 @@ fn manifest_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
                     ));
                 }
             }
-            Status::Ready => problems.extend(ready_chapter_problems(root, chapter)?),
+            Status::Ready | Status::Draft => {
+                problems.extend(ready_chapter_problems(root, chapter)?);
+            }
         }
     }
     for entry in std::fs::read_dir(root.join("exercises")).context("reading exercises/")? {
@@ -364,7 +366,8 @@ fn ready_chapter_problems(root: &Path, chapter: &Chapter) -> Result<Vec<String>>
             chapter.folder
         ));
     }
-    if !root.join("book/src").join(&chapter.folder).is_dir() {
+    // A draft's pages are written as it lands.
+    if chapter.status == Status::Ready && !root.join("book/src").join(&chapter.folder).is_dir() {
         problems.push(format!("book/src/{} is missing", chapter.folder));
     }
     if chapter.files.is_empty() {

@@ -1,0 +1,246 @@
+//! The routes, the rate-limit middleware and the serve loop (given).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Config;
+use crate::health;
+use crate::ratelimit::{self, Decision};
+use crate::state::Store;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub shutting_down: AtomicBool,
+}
+
+type AppState = State<Arc<Shared>>;
+
+/// The routes. Every answer carries `x-instance`, so a client (and `just load`) can see which
+/// copy served it.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let limited = Router::new()
+        .route("/", get(hello))
+        .route("/login", post(login))
+        .route("/me", get(me))
+        .route("/count", get(count).post(increment))
+        .layer(middleware::from_fn_with_state(shared.clone(), rate_limit));
+    Router::new()
+        .route("/healthz", get(liveness))
+        .route("/readyz", get(readiness))
+        .merge(limited)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            instance_header,
+        ))
+        .with_state(shared)
+}
+
+async fn instance_header(State(shared): AppState, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&shared.config.instance) {
+        response.headers_mut().insert("x-instance", value);
+    }
+    response
+}
+
+fn unavailable(err: &redis::RedisError) -> Response {
+    tracing::warn!("redis: {err}");
+    (StatusCode::SERVICE_UNAVAILABLE, "redis unavailable\n").into_response()
+}
+
+async fn hello(State(shared): AppState) -> String {
+    format!("hello from {}\n", shared.config.instance)
+}
+
+#[derive(Debug, Deserialize)]
+struct Login {
+    user: String,
+}
+
+async fn login(State(shared): AppState, Query(login): Query<Login>) -> Response {
+    match shared
+        .store
+        .create_session(&login.user, shared.config.session_ttl)
+        .await
+    {
+        Ok(id) => (
+            [(
+                header::SET_COOKIE,
+                format!("session={id}; Path=/; HttpOnly; SameSite=Lax"),
+            )],
+            format!("welcome {}\n", login.user),
+        )
+            .into_response(),
+        Err(err) => unavailable(&err),
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("session=").map(str::to_string))
+}
+
+async fn me(State(shared): AppState, headers: HeaderMap) -> Response {
+    let Some(id) = session_cookie(&headers) else {
+        return (StatusCode::UNAUTHORIZED, "no session: POST /login?user=…\n").into_response();
+    };
+    match shared.store.session_user(&id).await {
+        Ok(Some(user)) => format!("{user}\n").into_response(),
+        Ok(None) => (StatusCode::UNAUTHORIZED, "unknown or expired session\n").into_response(),
+        Err(err) => unavailable(&err),
+    }
+}
+
+async fn increment(State(shared): AppState) -> Response {
+    match shared.store.increment("visits").await {
+        Ok(n) => format!("{n}\n").into_response(),
+        Err(err) => unavailable(&err),
+    }
+}
+
+async fn count(State(shared): AppState) -> Response {
+    match shared.store.count("visits").await {
+        Ok(n) => format!("{n}\n").into_response(),
+        Err(err) => unavailable(&err),
+    }
+}
+
+async fn liveness(State(shared): AppState) -> (StatusCode, String) {
+    health::liveness(&shared.store).await
+}
+
+async fn readiness(State(shared): AppState) -> (StatusCode, String) {
+    let shutting_down = shared.shutting_down.load(Ordering::Relaxed);
+    health::readiness(&shared.store, shutting_down).await
+}
+
+/// The client a request counts against: `x-client-id` if it says, else the first address in
+/// `x-forwarded-for` (set by the load balancer), else the peer's address.
+fn client_of(request: &Request) -> String {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or(v).trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    header("x-client-id")
+        .or_else(|| header("x-forwarded-for"))
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn rate_limit(State(shared): AppState, request: Request, next: Next) -> Response {
+    let client = client_of(&request);
+    let config = &shared.config;
+    match ratelimit::check(
+        &shared.store,
+        &client,
+        config.rate_limit,
+        config.rate_window,
+    )
+    .await
+    {
+        Ok(Decision::Allowed { .. }) => next.run(request).await,
+        Ok(Decision::Limited { retry_after }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                header::RETRY_AFTER,
+                retry_after.as_secs().max(1).to_string(),
+            )],
+            "rate limit reached: try again later\n",
+        )
+            .into_response(),
+        Err(err) => unavailable(&err),
+    }
+}
+
+/// Serves until SIGTERM or SIGINT; then readiness fails for `shutdown_delay`, in-flight requests
+/// drain, and the process exits 0 (1 if the deadline passes first).
+pub async fn serve(shared: Arc<Shared>) -> ExitCode {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(term), Ok(int)) => (term, int),
+        _ => {
+            tracing::error!("cannot install the signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = &shared.config;
+    let addr = SocketAddr::from((config.host, config.port));
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(%addr, "cannot bind: {err}");
+            return ExitCode::from(78);
+        }
+    };
+    let local = listener.local_addr().map_or(addr, |a| a);
+    tracing::info!(instance = %config.instance, "listening addr={local}");
+    let (delay, deadline) = (config.shutdown_delay, config.shutdown_timeout);
+    let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
+    let flag = shared.clone();
+    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        flag.shutting_down.store(true, Ordering::Relaxed);
+        tracing::info!("shutting down signal={name}; readiness fails for {delay:?} first");
+        let _ = begun_tx.send(());
+        tokio::time::sleep(delay).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    let deadline_passed = async {
+        match begun_rx.await {
+            Ok(()) => tokio::time::sleep(deadline).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => match result {
+            Ok(Ok(())) => {
+                tracing::info!("stopped cleanly");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(err)) => {
+                tracing::error!("server error: {err}");
+                ExitCode::FAILURE
+            }
+            Err(err) => {
+                tracing::error!("server task failed: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        () = deadline_passed => {
+            tracing::error!("shutdown deadline of {deadline:?} passed; exiting anyway");
+            ExitCode::FAILURE
+        }
+    }
+}
