@@ -6,5 +6,6 @@
 
 mod s5_1_stateless;
 mod s5_2_health;
+mod s5_3_balancer;
 mod s5_4_ratelimit;
 mod support;
