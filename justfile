@@ -74,6 +74,36 @@ redis:
 redis-stop:
     @{{wb}} redis --stop
 
+# the chapter 5 lab: build the service and start Redis, N replicas (default 3) and nginx on 127.0.0.1:8080
+[no-exit-message]
+up replicas="3":
+    @{{wb}} lab up {{replicas}}
+
+# the lab: change the number of replicas, e.g. `just scale 5`
+[no-exit-message]
+scale replicas:
+    @{{wb}} lab scale {{replicas}}
+
+# the lab: load the balancer and report distribution, status codes, latency (`--duration 30s --concurrency 16`)
+[no-exit-message]
+load *args:
+    @{{wb}} lab load {{args}}
+
+# the lab: kill one replica with SIGKILL
+[no-exit-message]
+chaos:
+    @{{wb}} lab chaos
+
+# the lab: replace every replica, one at a time, with a fresh build
+[no-exit-message]
+rolling-deploy:
+    @{{wb}} lab rolling-deploy
+
+# the lab: stop and remove it
+[no-exit-message]
+down:
+    @{{wb}} lab down
+
 # run chapter 4's reference pipeline on this machine: `just pipeline --branch main` (yours: `just run chapter4 -- --branch main`)
 [no-exit-message]
 pipeline *args:

@@ -16,6 +16,7 @@ mod book;
 mod cargo_test;
 mod doctor;
 mod files;
+mod lab_cmd;
 mod learner;
 mod manifest;
 mod redis_lab;
@@ -86,6 +87,12 @@ enum Command {
         #[arg(long)]
         stop: bool,
     },
+    /// The chapter 5 compose lab: up [N], scale N, load [loadgen options], chaos,
+    /// rolling-deploy, down.
+    Lab {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// List the chapters.
     List,
 }
@@ -108,6 +115,7 @@ impl Command {
             | Command::Doctor
             | Command::Verify
             | Command::Redis { .. }
+            | Command::Lab { .. }
             | Command::List => {}
         }
         self
@@ -165,6 +173,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Verify => verify::verify(&root, &manifest).await,
         Command::Bench { chapter } => bench::bench(&root, manifest.find(chapter.as_deref())?).await,
         Command::Redis { stop } => redis_lab::redis(&root, stop).await,
+        Command::Lab { args } => lab_cmd::lab(&root, &args).await,
         Command::List => {
             print!("{}", manifest.listing());
             Ok(ExitCode::SUCCESS)

@@ -71,6 +71,14 @@ impl Scratch {
         if root.join(".github").is_dir() {
             copy_tree(&root.join(".github"), &scratch.join(".github"), &[])?;
         }
+        // The compose lab, which chapter 5's lab test starts.
+        copy_if_changed(
+            &root.join("docker-compose.yml"),
+            &scratch.join("docker-compose.yml"),
+        )?;
+        if root.join("lab").is_dir() {
+            copy_tree(&root.join("lab"), &scratch.join("lab"), &[])?;
+        }
         let tools = scratch.join("tools");
         if !tools.exists() {
             std::os::unix::fs::symlink(root.join("tools"), &tools)

@@ -13,6 +13,9 @@ use service::state::Store;
 const CANNOT_START: u8 = 78;
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck();
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -56,5 +59,39 @@ async fn connect(url: &str) -> Result<redis::aio::ConnectionManager, String> {
         Ok(Ok(manager)) => Ok(manager),
         Ok(Err(err)) => Err(format!("cannot reach Redis at {url}: {err}")),
         Err(_) => Err(format!("Redis at {url} did not answer within 3 s")),
+    }
+}
+
+/// `service healthcheck`: exit 0 if this machine's service answers `/readyz` with 200 within
+/// 2 s (chapter 3, 3.3): the image's HEALTHCHECK, with no curl in the image.
+fn healthcheck() -> ExitCode {
+    use std::io::{Read, Write};
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let timeout = Duration::from_secs(2);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let answer = std::net::TcpStream::connect_timeout(&addr, timeout).and_then(|mut stream| {
+        stream.set_read_timeout(Some(timeout))?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head)
+    });
+    match answer {
+        Ok(head) if head.ends_with(b" 200") => ExitCode::SUCCESS,
+        Ok(head) => {
+            eprintln!(
+                "unhealthy: /readyz answered {:?}",
+                String::from_utf8_lossy(&head)
+            );
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("unhealthy: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -8,4 +8,5 @@ mod s5_1_stateless;
 mod s5_2_health;
 mod s5_3_balancer;
 mod s5_4_ratelimit;
+mod s5_5_lab;
 mod support;
