@@ -9,4 +9,5 @@ mod s5_2_health;
 mod s5_3_balancer;
 mod s5_4_ratelimit;
 mod s5_5_lab;
+mod s5_6_kubernetes;
 mod support;
