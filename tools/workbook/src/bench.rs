@@ -18,6 +18,7 @@ pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         1 => chapter1(root, chapter).await,
         2 => chapter2(root, chapter).await,
         3 => chapter3(root, chapter),
+        5 => chapter5(root, chapter).await,
         4 => chapter4(root, chapter).await,
         n => bail!("chapter {n} has no benchmarks yet"),
     }
@@ -740,4 +741,156 @@ fn chapter3(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
          real distroless base is larger than its stand-in: compare `docker images` there."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Load through `port` until `stop` resolves (or `limit` passes), `concurrency` at once.
+async fn lab_load(
+    port: u16,
+    concurrency: usize,
+    limit: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<loadgen::Report> {
+    let mut options = loadgen::Options::for_url(&format!("http://127.0.0.1:{port}/")).await?;
+    options.duration = limit;
+    options.concurrency = concurrency;
+    loadgen::run(&options, stop).await
+}
+
+/// Chapter 5: the lab with the reference service: throughput with 1 and 3 replicas, failures
+/// during a rolling deploy and a crash; and what a session costs per request, on the host.
+async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+    // What a session costs: /me (rate limit + session lookup, two Redis round trips) against
+    // /healthz (none), on one instance and a private Redis.
+    println!("Building the solution of chapter 5…");
+    let service = build_bins(root, chapter, Version::Solution, &["service"])?.remove(0);
+    let redis = Redis::start().await;
+    let (server, addr) = Server::builder(&service)
+        .redis(&redis)
+        .env("HOST", "127.0.0.1")
+        .env("RATE_LIMIT", "100000000")
+        .spawn_service()
+        .await;
+    let cookie = {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream
+            .write_all(b"POST /login?user=bench HTTP/1.1\r\nHost: b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        answer
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string)
+            .context("POST /login set no cookie")?
+    };
+    let mut p50 = Vec::new();
+    for (path, headers) in [
+        ("/healthz", vec![]),
+        ("/me", vec![("Cookie".to_string(), cookie)]),
+    ] {
+        let mut options = loadgen::Options::for_url(&format!("http://{addr}{path}")).await?;
+        options.duration = Duration::from_secs(5);
+        options.concurrency = 1;
+        options.headers = headers;
+        let report = loadgen::run(&options, std::future::pending()).await?;
+        if report.failed() > 0 {
+            bail!(
+                "GET {path} failed {} times: {:?}",
+                report.failed(),
+                report.by_outcome()
+            );
+        }
+        p50.push(report.percentile(0.5).unwrap_or_default());
+    }
+    server.stop().await;
+    let overhead = p50[1].saturating_sub(p50[0]);
+
+    // The lab, from the solution's scratch copy, in a compose project of its own.
+    let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
+    let port = test_support::free_port();
+    let mut lab = lab::Lab::new(&scratch.root, port)?;
+    lab.project = Some(format!("wbbench{}", std::process::id()));
+    println!("Starting the lab with 1 replica (building the image the first time)…");
+    let guard = LabGuard(lab.clone());
+    lab.up(1)?;
+    let concurrency = 16;
+    let window = Duration::from_secs(10);
+    let one = lab_load(port, concurrency, window, std::future::pending()).await?;
+    println!("Scaling to 3 replicas…");
+    lab.scale(3)?;
+    let three = lab_load(port, concurrency, window, std::future::pending()).await?;
+    println!("A rolling deploy under load…");
+    let deploy = lab.clone();
+    let rolling = lab_load(port, concurrency, Duration::from_secs(300), async move {
+        let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("the rolling deploy failed: {done:?}");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    })
+    .await?;
+    println!("Killing one replica under load…");
+    let chaos = lab.clone();
+    let crash = lab_load(port, concurrency, Duration::from_secs(60), async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let _ = tokio::task::spawn_blocking(move || chaos.chaos()).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await?;
+    drop(guard);
+
+    let rows = vec![
+        [
+            format!("throughput through nginx, {concurrency} at once, 10 s"),
+            format!("1 replica: {:.0} req/s", one.throughput()),
+            format!(
+                "3 replicas: {:.0} req/s (×{:.2})",
+                three.throughput(),
+                three.throughput() / one.throughput().max(1e-9)
+            ),
+            "measured, no goal".into(),
+        ],
+        [
+            "failed requests during a rolling deploy of 3".into(),
+            format!("{} requests", rolling.samples.len()),
+            format!("{} failed", rolling.failed()),
+            format!(
+                "0 of ≥ 10,000: {}",
+                verdict(rolling.failed() == 0 && rolling.samples.len() >= 10_000)
+            ),
+        ],
+        [
+            "failed requests when one replica is SIGKILLed".into(),
+            format!("{} requests, {concurrency} in flight", crash.samples.len()),
+            format!("{} failed", crash.failed()),
+            format!(
+                "≤ in flight ({concurrency}): {}",
+                verdict(crash.failed() <= concurrency)
+            ),
+        ],
+        [
+            "session overhead per request (p50, one at a time)".into(),
+            format!("/healthz (no Redis): {}", ms(p50[0])),
+            format!("/me (2 Redis calls): {} → +{}", ms(p50[1]), ms(overhead)),
+            format!("≤ 1 ms: {}", verdict(overhead <= Duration::from_millis(1))),
+        ],
+    ];
+    print_table(5, &["measure", "baseline", "measured", "goal"], &rows);
+    println!(
+        "On one machine, replicas share its cores with nginx and the load generator: more \
+         replicas add capacity only where there are idle cores (this machine has {}).",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Takes the bench's lab down, whatever happened.
+struct LabGuard(lab::Lab);
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = self.0.down();
+    }
 }

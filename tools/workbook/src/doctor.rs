@@ -105,8 +105,8 @@ pub async fn doctor() -> Result<ExitCode> {
             fix: "install Docker and start it (Docker Desktop, or `sudo systemctl start docker`)".into(),
         },
         Check {
-            name: "base images",
-            required_for: "chapter 3's first build to need no network",
+            name: "images",
+            required_for: "chapters 3 and 5 to need no network on the day",
             found: base_images
                 .filter(|n| *n == CHAPTER3_BASES.len())
                 .map(|_| CHAPTER3_BASES.join(", ")),
