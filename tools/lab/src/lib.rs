@@ -136,6 +136,14 @@ impl Lab {
 
     /// Changes the number of replicas to `n`.
     pub fn scale(&self, n: usize) -> Result<()> {
+        self.scale_app(n)?;
+        self.wait_healthy(&self.replicas()?, Duration::from_secs(90))?;
+        self.say(&format!("{n} replicas running"));
+        Ok(())
+    }
+
+    /// Runs `n` replicas of app, leaving the running ones as they are.
+    fn scale_app(&self, n: usize) -> Result<()> {
         let scale = format!("app={n}");
         self.compose(&[
             "up",
@@ -146,8 +154,6 @@ impl Lab {
             &scale,
             "app",
         ])?;
-        self.wait_healthy(&self.replicas()?, Duration::from_secs(90))?;
-        self.say(&format!("{n} replicas running"));
         Ok(())
     }
 
@@ -182,16 +188,7 @@ impl Lab {
         self.say(&format!(
             "starting {n} new replicas next to the {n} old ones…"
         ));
-        let scale = format!("app={}", 2 * n);
-        self.compose(&[
-            "up",
-            "-d",
-            "--no-deps",
-            "--no-recreate",
-            "--scale",
-            &scale,
-            "app",
-        ])?;
+        self.scale_app(2 * n)?;
         let new: Vec<String> = self
             .replicas()?
             .into_iter()

@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use lab::docker;
 use test_support::{Redis, Server, Sig, http};
 
 use crate::manifest::Chapter;
@@ -590,23 +591,6 @@ async fn chapter4(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         &rows,
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// `docker args…`, failing with docker's own message.
-fn docker(args: &[&str]) -> Result<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("running docker (is the Docker engine installed? `just doctor`)")?;
-    if !out.status.success() {
-        bail!(
-            "`docker {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Builds `context` as `tag` and returns how long it took.
