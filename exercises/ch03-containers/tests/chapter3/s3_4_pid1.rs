@@ -37,7 +37,7 @@ async fn sigterm_stops_the_service_cleanly() {
 }
 
 #[test]
-fn docker_stop_is_fast_and_clean() {
+fn docker_stop_ends_it_cleanly_without_sigkill() {
     if docker::engine().is_none() {
         return;
     }
@@ -46,21 +46,23 @@ fn docker_stop_is_fast_and_clean() {
     container.wait_listening(Duration::from_secs(20));
     let top = docker::docker(&["top", &container.name, "-o", "pid,args"]);
     let processes = String::from_utf8_lossy(&top.stdout).to_string();
+    // `--time 5`: if SIGTERM does not end it, Docker sends SIGKILL after 5 s (137). How fast a
+    // clean stop is gets measured by `just bench chapter3`, not asserted here.
     let stopping = Instant::now();
     docker::docker_ok(&["stop", "--time", "5", &container.name]);
     let took = stopping.elapsed();
     let code = container.inspect("{{.State.ExitCode}}");
     assert!(
-        took < Duration::from_secs(3) && code == "0",
-        "`docker stop` took {:.1} s and the container exited {code}{}. It should take well \
-         under a second and exit 0: SIGTERM reaches the service, which drains and exits.\n\
+        code == "0",
+        "`docker stop` took {:.1} s and the container exited {code}{}. SIGTERM should reach \
+         the service, which drains and exits 0 at once.\n\
          The processes in the container were (`docker top`; the first is PID 1):\n{processes}\n\
          If PID 1 is `/bin/sh -c …`, the Dockerfile uses shell form and the shell swallows \
          SIGTERM (3.2). If it is the service, the service does not handle SIGTERM, which PID 1 \
          must do itself (3.4).",
         took.as_secs_f64(),
         if code == "137" {
-            " (128 + 9: SIGKILL)"
+            " (128 + 9: Docker gave up waiting and sent SIGKILL)"
         } else {
             ""
         }
