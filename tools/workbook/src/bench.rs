@@ -714,9 +714,9 @@ fn chapter3(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     ];
     print_table(3, &["measure", "starter", "solution", "goal"], &rows);
     println!(
-        "A rebuild runs four steps for the solution (the planner's COPY and prepare, the \
-         builder's COPY and build) and two for the starter; each step also costs the engine a \
-         layer commit, which on some storage drivers (fuse-overlayfs) is seconds. `docker build` \
+        "A rebuild runs five steps for the solution (the planner's COPY and prepare, the \
+         builder's COPY and build, the final COPY), and each uncached step costs a layer \
+         commit, which on some storage drivers (fuse-overlayfs) is seconds. `docker build` \
          prints the steps: compare the time of `cargo build` itself with the whole."
     );
     println!(
