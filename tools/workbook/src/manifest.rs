@@ -114,10 +114,10 @@ impl Manifest {
     pub fn listing(&self) -> String {
         let mut out = String::from("The chapters:\n");
         for c in &self.chapters {
-            let planned = if c.status != Status::Ready {
-                "  (not written yet)"
-            } else {
-                ""
+            let planned = match c.status {
+                Status::Ready => "",
+                Status::Draft => "  (being written)",
+                Status::Planned => "  (not written yet)",
             };
             let _ = writeln!(
                 out,
