@@ -56,3 +56,39 @@ pub fn human(d: Duration) -> String {
 pub fn test_log_enabled() -> bool {
     std::env::var_os("TEST_LOG").is_some_and(|v| !v.is_empty() && v != "0")
 }
+
+/// Whether a Docker engine answers `docker info`, asked once per test binary. Without one, the
+/// tests that need it fail where they must run (`CI` set, or `just verify`, which sets
+/// `WORKBOOK_REQUIRE_DOCKER`), and elsewhere print a loud SKIPPED notice and return false.
+pub fn docker_engine_or_skip() -> bool {
+    static ENGINE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let answer = ENGINE.get_or_init(|| {
+        match std::process::Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            Err(err) => Err(format!("the `docker` command is not available: {err}")),
+        }
+    });
+    let Err(why) = answer else {
+        return true;
+    };
+    let required =
+        std::env::var_os("CI").is_some() || std::env::var_os("WORKBOOK_REQUIRE_DOCKER").is_some();
+    assert!(
+        !required,
+        "this test needs a Docker engine, and none answers: {why}\n\
+         Start Docker (`sudo systemctl start docker`, or open Docker Desktop) and check with \
+         `docker info`. Container tests are never skipped in CI or under `just verify`."
+    );
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !! SKIPPED: this test needs a Docker engine, and none answers ({why}).\n\
+         !! It counts as passed only because it did not run. Start Docker and re-run.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    false
+}

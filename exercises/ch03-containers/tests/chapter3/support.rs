@@ -45,43 +45,9 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// True if this run must not skip the container tests.
-fn required() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("WORKBOOK_REQUIRE_DOCKER").is_some()
-}
-
-/// `Some(())` if a Docker engine answers. Without one: a loud notice and `None` (skip), or a
-/// failure where skipping is not allowed.
+/// `Some(())` if a Docker engine answers; see `test_support::docker_engine_or_skip`.
 pub fn engine() -> Option<()> {
-    static ENGINE: OnceLock<Result<(), String>> = OnceLock::new();
-    let answer = ENGINE.get_or_init(|| {
-        match Command::new("docker")
-            .args(["info", "--format", "{{.ServerVersion}}"])
-            .stdin(Stdio::null())
-            .output()
-        {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
-            Err(err) => Err(format!("the `docker` command is not available: {err}")),
-        }
-    });
-    match answer {
-        Ok(()) => Some(()),
-        Err(why) if required() => panic!(
-            "the container tests need a Docker engine, and none answers: {why}\n\
-             Start Docker (`sudo systemctl start docker`, or open Docker Desktop) and check \
-             with `docker info`. They are never skipped in CI or under `just verify`."
-        ),
-        Err(why) => {
-            eprintln!(
-                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                 !! SKIPPED: this test needs a Docker engine, and none answers ({why}).\n\
-                 !! It counts as passed only because it did not run. Start Docker and re-run.\n\
-                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-            );
-            None
-        }
-    }
+    test_support::docker_engine_or_skip().then_some(())
 }
 
 /// The image built from your Dockerfile.

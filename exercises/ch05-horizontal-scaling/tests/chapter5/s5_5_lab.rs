@@ -18,29 +18,6 @@ impl Drop for Stack {
     }
 }
 
-fn engine_or_skip() -> bool {
-    let up = std::process::Command::new("docker")
-        .arg("info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !up {
-        let required = std::env::var_os("CI").is_some()
-            || std::env::var_os("WORKBOOK_REQUIRE_DOCKER").is_some();
-        assert!(
-            !required,
-            "the lab test needs a Docker engine with compose, and `docker info` fails; it is never \
-             skipped in CI or under `just verify`"
-        );
-        eprintln!(
-            "\n!!!! SKIPPED: the compose lab test needs a Docker engine, and none answers. It \
-             counts as passed only because it did not run. Start Docker and re-run. !!!!\n"
-        );
-    }
-    up
-}
-
 async fn load_while<F: std::future::Future<Output = ()>>(port: u16, stop: F) -> Report {
     let mut options = Options::for_url(&format!("http://127.0.0.1:{port}/"))
         .await
@@ -56,7 +33,7 @@ fn instances(report: &Report) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
-    if !engine_or_skip() {
+    if !test_support::docker_engine_or_skip() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
