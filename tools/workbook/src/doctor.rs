@@ -29,7 +29,7 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
 
 /// The public images chapter 3's Dockerfile builds from.
 const CHAPTER3_BASES: [&str; 2] = [
-    "rust:1.95-bookworm",
+    "rust:1.95-trixie",
     "gcr.io/distroless/cc-debian13:nonroot",
 ];
 
