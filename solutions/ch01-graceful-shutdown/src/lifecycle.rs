@@ -67,6 +67,7 @@ pub async fn run(
     // 1.5: the flusher has an owner (the tracker, which we wait on) and a way out (its token).
     // It gets its own token rather than sharing the server's: it must outlive the requests, whose
     // hits it writes last.
+    // ANCHOR: spawn-background
     let stop_background = CancellationToken::new();
     let background = TaskTracker::new();
     background.spawn(flusher::run(
@@ -76,6 +77,7 @@ pub async fn run(
         config.flush_interval,
         stop_background.clone(),
     ));
+    // ANCHOR_END: spawn-background
 
     // 1.2: serve until `stop_accepting` is cancelled, then stop accepting and wait for the
     // connections to finish their requests. A CancellationToken rather than a oneshot channel:
@@ -89,6 +91,7 @@ pub async fn run(
     );
     // ANCHOR_END: serve
 
+    // ANCHOR: wait-for-signal
     let signal = tokio::select! {
         signal = signals.recv() => signal,
         result = &mut server => {
@@ -100,24 +103,33 @@ pub async fn run(
             });
         }
     };
+    // ANCHOR_END: wait-for-signal
     // 1.4: fail readiness first, before anything else (even the log line), and keep serving for
     // a moment, so that load balancers notice and send new requests elsewhere before we stop
     // accepting them.
+    // ANCHOR: begin-shutdown
     state.health.begin_shutdown();
+    // ANCHOR_END: begin-shutdown
     info!(%signal, timeout_s = config.shutdown_timeout.as_secs_f64(), "shutdown started");
 
     let drain = async {
+        // ANCHOR: shutdown-delay
         tokio::time::sleep(config.shutdown_delay).await;
+        // ANCHOR_END: shutdown-delay
+        // ANCHOR: drain-server
         stop_accepting.cancel();
         match server.await {
             Ok(Ok(())) => info!("all requests finished"),
             Ok(Err(err)) => error!(cause = %err, "the server failed while draining"),
             Err(err) => error!(cause = %err, "the server task panicked"),
         }
+        // ANCHOR_END: drain-server
         // 1.5: only now, when no request can count another hit, stop the flusher.
+        // ANCHOR: stop-background
         stop_background.cancel();
         background.close();
         background.wait().await;
+        // ANCHOR_END: stop-background
     };
 
     tokio::select! {
