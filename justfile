@@ -84,7 +84,7 @@ up replicas="3":
 scale replicas:
     @{{wb}} lab scale {{replicas}}
 
-# the lab: load the balancer and report distribution, status codes, latency (`--duration 30s --concurrency 16`)
+# the lab: load the balancer over keep-alive connections and report distribution, status codes, latency (`--duration 30s --concurrency 16 --mode per-request`)
 [no-exit-message]
 load *args:
     @{{wb}} lab load {{args}}

@@ -1,8 +1,9 @@
 //! A small HTTP load generator, for the chapter 5 lab and benchmarks.
 //!
-//! Workers send `GET` requests in a loop for a fixed duration, one connection per request (so a
-//! balancer picks a backend for every request, and a dead backend shows up as refused or reset
-//! connections rather than hiding behind a kept-alive one). Every request is recorded: when it
+//! Workers send `GET` requests in a loop for a fixed duration, each on a persistent connection as
+//! wrk and real clients do ([`Mode::KeepAlive`], the default), or on a new connection per request
+//! ([`Mode::PerRequest`]). Nothing is retried: a request that meets a connection the server is
+//! closing counts as failed (`closed` or `reset`), as wrk counts it as a read error. Every request is recorded: when it
 //! started, how long it took, how it ended, and which instance answered (the `x-instance`
 //! header, or the word after "from" in the body: "hello from 3f2a…"). The report counts them by
 //! status and by instance, gives latency percentiles, and draws a timeline as SVG.
@@ -18,6 +19,41 @@ use tokio::net::TcpStream;
 
 pub mod svg;
 
+/// How requests use connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// A pool of `concurrency` persistent connections, each sending its next request as soon as
+    /// the last answer is in, and opening a new connection only when the server closed the old
+    /// one (`Connection: close`) or it broke. What wrk, hey, k6, browsers, client pools and
+    /// nginx's upstream `keepalive` do.
+    #[default]
+    KeepAlive,
+    /// A new connection for every request (`Connection: close`): a balancer picks a backend for
+    /// every request, and no request can meet a connection the server is closing.
+    PerRequest,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Mode> {
+        match text {
+            "keep-alive" => Ok(Mode::KeepAlive),
+            "per-request" => Ok(Mode::PerRequest),
+            _ => bail!("{text:?}: the modes are keep-alive and per-request"),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::KeepAlive => "keep-alive",
+            Mode::PerRequest => "per-request",
+        })
+    }
+}
+
 /// What to load, how hard and for how long.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -29,8 +65,10 @@ pub struct Options {
     pub path: String,
     /// How long to keep sending.
     pub duration: Duration,
-    /// How many requests are in flight at once.
+    /// How many requests are in flight at once (in keep-alive mode, how many connections).
     pub concurrency: usize,
+    /// Persistent connections, or a new one per request.
+    pub mode: Mode,
     /// The longest one request may take before it counts as timed out.
     pub timeout: Duration,
     /// Extra headers (`Cookie: …`), sent with every request.
@@ -38,7 +76,8 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options for `url` (`http://host:port/path`), with defaults: 10 s, 16 at once, 5 s timeout.
+    /// Options for `url` (`http://host:port/path`), with defaults: 10 s, 16 keep-alive
+    /// connections, 5 s timeout.
     pub async fn for_url(url: &str) -> Result<Options> {
         let rest = url
             .strip_prefix("http://")
@@ -63,6 +102,7 @@ impl Options {
             path: path.to_string(),
             duration: Duration::from_secs(10),
             concurrency: 16,
+            mode: Mode::KeepAlive,
             timeout: Duration::from_secs(5),
             headers: Vec::new(),
         })
@@ -76,8 +116,12 @@ pub enum Outcome {
     Status(u16),
     /// The connection was refused: nothing listening.
     Refused,
-    /// The connection was closed or reset before a complete answer.
+    /// The connection was reset (RST) before a complete answer: a read or write error.
     Reset,
+    /// The server closed the connection (EOF) before a complete answer. On a kept-alive
+    /// connection this is the shutdown race: the server closed it just as the next request was
+    /// sent. wrk counts it as a read error.
+    Closed,
     /// No answer within the timeout.
     Timeout,
 }
@@ -88,12 +132,13 @@ impl Outcome {
         matches!(self, Outcome::Status(s) if (200..400).contains(s))
     }
 
-    /// `200`, `503`, `refused`, `reset`, `timeout`.
+    /// `200`, `503`, `refused`, `reset`, `closed`, `timeout`.
     pub fn label(&self) -> String {
         match self {
             Outcome::Status(s) => s.to_string(),
             Outcome::Refused => "refused".into(),
             Outcome::Reset => "reset".into(),
+            Outcome::Closed => "closed".into(),
             Outcome::Timeout => "timeout".into(),
         }
     }
@@ -125,6 +170,21 @@ impl Report {
     /// Requests that did not end in 2xx or 3xx.
     pub fn failed(&self) -> usize {
         self.samples.iter().filter(|s| !s.outcome.ok()).count()
+    }
+
+    /// Requests that were sent and got no complete answer: reset, closed, timed out. Unlike
+    /// [`failed`](Self::failed) it leaves out refused connections (no request was sent) and
+    /// error statuses (an answer came).
+    pub fn lost(&self) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.outcome,
+                    Outcome::Reset | Outcome::Closed | Outcome::Timeout
+                )
+            })
+            .count()
     }
 
     /// Count per outcome label.
@@ -234,10 +294,11 @@ pub async fn run(options: &Options, stop: impl std::future::Future<Output = ()>)
         let options = options.clone();
         let tx = tx.clone();
         workers.spawn(async move {
+            let mut connection = None;
             while Instant::now() < deadline {
                 let at = started.elapsed();
                 let t = Instant::now();
-                let (outcome, instance) = one(&options).await;
+                let (outcome, instance) = one(&options, &mut connection).await;
                 let sample = Sample {
                     at,
                     latency: t.elapsed(),
@@ -275,61 +336,201 @@ pub async fn run(options: &Options, stop: impl std::future::Future<Output = ()>)
     })
 }
 
-/// One request on a fresh connection.
-async fn one(options: &Options) -> (Outcome, Option<String>) {
+/// An open connection, with whatever of the next answer has been read already.
+#[derive(Debug)]
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// One request: on `connection` if it is open (keep-alive), else on a new one. The connection is
+/// kept for the next request only if the answer was complete and did not say `Connection: close`.
+async fn one(options: &Options, connection: &mut Option<Connection>) -> (Outcome, Option<String>) {
+    let keep_alive = options.mode == Mode::KeepAlive;
     let attempt = async {
-        let mut stream = match TcpStream::connect(options.addr).await {
-            Ok(stream) => stream,
-            Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-                return (Outcome::Refused, None);
-            }
-            Err(_) => return (Outcome::Reset, None),
+        let mut open = match connection.take() {
+            Some(open) => open,
+            None => match TcpStream::connect(options.addr).await {
+                Ok(stream) => Connection {
+                    stream,
+                    buffer: Vec::with_capacity(1024),
+                },
+                Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return (Outcome::Refused, None);
+                }
+                Err(err) => return (broken(&err), None),
+            },
         };
         let mut request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            "GET {} HTTP/1.1\r\nHost: {}\r\n",
             options.path, options.host
         );
+        if !keep_alive {
+            request.push_str("Connection: close\r\n");
+        }
         for (name, value) in &options.headers {
             let _ = write!(request, "{name}: {value}\r\n");
         }
         request.push_str("\r\n");
-        if stream.write_all(request.as_bytes()).await.is_err() {
-            return (Outcome::Reset, None);
+        if let Err(err) = open.stream.write_all(request.as_bytes()).await {
+            return (broken(&err), None);
         }
-        let mut answer = Vec::with_capacity(512);
-        if stream.read_to_end(&mut answer).await.is_err() && answer.is_empty() {
-            return (Outcome::Reset, None);
+        match read_answer(&mut open).await {
+            Ok(answer) => {
+                if keep_alive && !answer.close {
+                    *connection = Some(open);
+                }
+                (Outcome::Status(answer.status), answer.instance)
+            }
+            Err(outcome) => (outcome, None),
         }
-        parse(&answer)
     };
+    // A timed-out attempt drops its connection with it: the next request opens a new one.
     match tokio::time::timeout(options.timeout, attempt).await {
         Ok(result) => result,
         Err(_) => (Outcome::Timeout, None),
     }
 }
 
-/// The status and the answering instance of a raw HTTP answer.
-fn parse(answer: &[u8]) -> (Outcome, Option<String>) {
-    let text = String::from_utf8_lossy(answer);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return (Outcome::Reset, None);
+/// How a connection that failed mid-request ended: reset, or closed (EOF) before the answer.
+fn broken(err: &std::io::Error) -> Outcome {
+    match err.kind() {
+        std::io::ErrorKind::UnexpectedEof => Outcome::Closed,
+        _ => Outcome::Reset,
+    }
+}
+
+/// A complete answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    instance: Option<String>,
+    /// The server will close the connection after it (`Connection: close`, or HTTP/1.0 without
+    /// `keep-alive`), so it must not carry another request.
+    close: bool,
+}
+
+/// Reads one complete answer (its body by `Content-Length`, chunks, or to the end), leaving any
+/// bytes after it in the buffer.
+async fn read_answer(open: &mut Connection) -> Result<Answer, Outcome> {
+    let head_end = loop {
+        if let Some(i) = find(&open.buffer, b"\r\n\r\n") {
+            break i + 4;
+        }
+        fill(open).await?;
     };
-    let status = head
-        .split_whitespace()
-        .nth(1)
+    let head = String::from_utf8_lossy(&open.buffer[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut words = status_line.split_whitespace();
+    let version = words.next().unwrap_or_default();
+    let status: u16 = words
+        .next()
         .and_then(|s| s.parse().ok())
-        .map_or(Outcome::Reset, Outcome::Status);
-    let from_header = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("x-instance")
-            .then(|| value.trim().to_string())
-    });
-    let instance = from_header.or_else(|| {
-        let mut words = body.split_whitespace();
+        .ok_or(Outcome::Reset)?;
+    let (mut length, mut chunked, mut instance, mut connection) = (None, false, None, None);
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = value.parse::<usize>().ok(),
+            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            "x-instance" => instance = Some(value.to_string()),
+            "connection" => connection = Some(value.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    let mut close = match &connection {
+        Some(c) if c.contains("close") => true,
+        Some(c) if c.contains("keep-alive") => false,
+        _ => version == "HTTP/1.0",
+    };
+    open.buffer.drain(..head_end);
+    let body = if chunked {
+        read_chunked(open).await?
+    } else if let Some(length) = length {
+        while open.buffer.len() < length {
+            fill(open).await?;
+        }
+        open.buffer.drain(..length).collect()
+    } else if status == 204 || status == 304 || (100..200).contains(&status) {
+        Vec::new()
+    } else {
+        // No length: the body runs to the end of the connection.
+        close = true;
+        loop {
+            match fill(open).await {
+                Ok(()) => {}
+                Err(Outcome::Closed) => break,
+                Err(other) => return Err(other),
+            }
+        }
+        std::mem::take(&mut open.buffer)
+    };
+    let instance = instance.or_else(|| {
+        let text = String::from_utf8_lossy(&body);
+        let mut words = text.split_whitespace();
         words.find(|w| *w == "from")?;
         words.next().map(str::to_string)
     });
-    (status, instance)
+    Ok(Answer {
+        status,
+        instance,
+        close,
+    })
+}
+
+async fn read_chunked(open: &mut Connection) -> Result<Vec<u8>, Outcome> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = loop {
+            if let Some(i) = find(&open.buffer, b"\r\n") {
+                break i;
+            }
+            fill(open).await?;
+        };
+        let size_text = String::from_utf8_lossy(&open.buffer[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| Outcome::Reset)?;
+        open.buffer.drain(..line_end + 2);
+        if size == 0 {
+            // Trailers, if any, end with an empty line.
+            loop {
+                if let Some(i) = find(&open.buffer, b"\r\n") {
+                    open.buffer.drain(..i + 2);
+                    if i == 0 {
+                        return Ok(body);
+                    }
+                    continue;
+                }
+                fill(open).await?;
+            }
+        }
+        while open.buffer.len() < size + 2 {
+            fill(open).await?;
+        }
+        body.extend(open.buffer.drain(..size));
+        open.buffer.drain(..2);
+    }
+}
+
+/// Reads more bytes into the buffer; the server closing the connection is `Closed`.
+async fn fill(open: &mut Connection) -> Result<(), Outcome> {
+    let mut chunk = [0u8; 8192];
+    match open.stream.read(&mut chunk).await {
+        Ok(0) => Err(Outcome::Closed),
+        Ok(n) => {
+            open.buffer.extend_from_slice(&chunk[..n]);
+            Ok(())
+        }
+        Err(err) => Err(broken(&err)),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `10s`, `500ms`, `2m` or a number of seconds.

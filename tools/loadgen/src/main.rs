@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-/// Sends GET requests to URL for a while, one connection each, and reports status codes,
+/// Sends GET requests to URL for a while, on keep-alive connections (or one connection each with
+/// `--mode per-request`), and reports status codes,
 /// latency percentiles and which instance answered (the `x-instance` header, or the word after
 /// "from" in the body).
 #[derive(Debug, Parser)]
@@ -17,9 +18,13 @@ struct Args {
     /// How long: 10s, 500ms, 2m.
     #[arg(long, default_value = "10s", value_parser = loadgen::parse_duration)]
     duration: std::time::Duration,
-    /// Requests in flight at once.
+    /// Requests in flight at once (in keep-alive mode, connections).
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// keep-alive (a pool of persistent connections, as wrk) or per-request (a new connection
+    /// for each request).
+    #[arg(long, default_value = "keep-alive")]
+    mode: loadgen::Mode,
     /// Also draw the timeline into this SVG file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
@@ -46,6 +51,7 @@ async fn go(args: Args) -> Result<ExitCode> {
     let mut options = loadgen::Options::for_url(&args.url).await?;
     options.duration = args.duration;
     options.concurrency = args.concurrency;
+    options.mode = args.mode;
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')
@@ -55,10 +61,11 @@ async fn go(args: Args) -> Result<ExitCode> {
             .push((name.trim().into(), value.trim().into()));
     }
     eprintln!(
-        "loadgen: {} for {:.1} s, {} at once…",
+        "loadgen: {} for {:.1} s, {} at once, {}…",
         args.url,
         options.duration.as_secs_f64(),
-        options.concurrency
+        options.concurrency,
+        options.mode
     );
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;

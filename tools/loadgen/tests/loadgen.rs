@@ -9,7 +9,8 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use loadgen::{Options, Outcome, parse_duration, run, svg};
+use loadgen::{Mode, Options, Outcome, parse_duration, run, svg};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -25,6 +26,48 @@ async fn options(addr: SocketAddr, millis: u64) -> Options {
     options.timeout = Duration::from_millis(500);
     options
 }
+
+/// A raw HTTP/1.1 server that counts the connections it accepts. For the n-th request on a
+/// connection (from 0) `answer(n)` gives the whole answer to write, or `None` to close the
+/// connection without answering.
+async fn raw(answer: fn(usize) -> Option<&'static str>) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 1024];
+                for n in 0.. {
+                    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => buffer.extend_from_slice(&chunk[..k]),
+                        }
+                    }
+                    let end = buffer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                    buffer.drain(..end + 4);
+                    let Some(text) = answer(n) else { return };
+                    if stream.write_all(text.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if text.contains("Connection: close") {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello from a\n";
+const OK_CLOSE: &str =
+    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 13\r\n\r\nhello from b\n";
+const OK_CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n7\r\nfrom c\n\r\n0\r\n\r\n";
 
 fn never() -> std::future::Pending<()> {
     std::future::pending()
@@ -168,4 +211,67 @@ fn durations() {
     assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
     assert!(parse_duration("soon").is_err());
     assert!(parse_duration("3h").is_err());
+}
+
+#[tokio::test]
+async fn keeps_one_connection_per_worker_by_default() {
+    let (addr, accepted) = raw(|n| Some(if n % 2 == 0 { OK } else { OK_CHUNKED })).await;
+    let options = options(addr, 300).await;
+    assert_eq!(options.mode, Mode::KeepAlive);
+    let report = run(&options, never()).await.unwrap();
+    assert!(report.samples.len() > 50, "{}", report.samples.len());
+    assert_eq!(report.failed(), 0, "{:?}", report.by_outcome());
+    assert_eq!(
+        accepted.load(Ordering::Relaxed),
+        4,
+        "four workers, four connections, reused for {} requests",
+        report.samples.len()
+    );
+    assert_eq!(
+        report.by_instance().keys().collect::<Vec<_>>(),
+        ["a", "c"],
+        "content-length and chunked bodies are both read to their end"
+    );
+}
+
+#[tokio::test]
+async fn opens_a_new_connection_after_an_answer_that_says_connection_close() {
+    let (addr, accepted) = raw(|_| Some(OK_CLOSE)).await;
+    let report = run(&options(addr, 300).await, never()).await.unwrap();
+    assert!(report.samples.len() > 20);
+    assert_eq!(report.failed(), 0, "{:?}", report.by_outcome());
+    assert_eq!(accepted.load(Ordering::Relaxed), report.samples.len());
+}
+
+#[tokio::test]
+async fn per_request_mode_opens_a_connection_for_every_request() {
+    let (addr, accepted) = raw(|_| Some(OK)).await;
+    let mut options = options(addr, 300).await;
+    options.mode = Mode::PerRequest;
+    let report = run(&options, never()).await.unwrap();
+    assert!(report.samples.len() > 20);
+    assert_eq!(report.failed(), 0, "{:?}", report.by_outcome());
+    assert_eq!(accepted.load(Ordering::Relaxed), report.samples.len());
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_closed_before_the_answer_counts_as_lost() {
+    // The shutdown race: the second request on each connection meets a server that closes.
+    let (addr, _) = raw(|n| (n == 0).then_some(OK)).await;
+    let report = run(&options(addr, 200).await, never()).await.unwrap();
+    let by = report.by_outcome();
+    assert!(by.get("200").copied().unwrap_or(0) > 0, "{by:?}");
+    assert!(by.get("closed").copied().unwrap_or(0) > 0, "{by:?}");
+    assert_eq!(
+        report.lost(),
+        by.get("closed").copied().unwrap_or(0) + by.get("reset").copied().unwrap_or(0)
+    );
+    assert_eq!(report.failed(), report.lost(), "nothing was refused");
+}
+
+#[test]
+fn modes() {
+    assert_eq!("keep-alive".parse::<Mode>().unwrap(), Mode::KeepAlive);
+    assert_eq!("per-request".parse::<Mode>().unwrap(), Mode::PerRequest);
+    assert!("pipelined".parse::<Mode>().is_err());
 }

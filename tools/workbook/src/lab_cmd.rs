@@ -67,14 +67,20 @@ async fn load(root: &Path, rest: &[String]) -> Result<ExitCode> {
                     .parse()
                     .with_context(|| format!("--concurrency {value}: not a number"))?;
             }
-            other => bail!("unknown option {other}; `just load --duration 30s --concurrency 16`"),
+            // keep-alive (the default: a pool of persistent connections, as wrk and browsers)
+            // or per-request (a new connection for each request).
+            "--mode" => options.mode = value.parse()?,
+            other => bail!(
+                "unknown option {other}; `just load --duration 30s --concurrency 16 --mode keep-alive`"
+            ),
         }
     }
     eprintln!(
-        "load: GET http://127.0.0.1:{}/ for {:.0} s, {} at once (Ctrl-C stops early)…",
+        "load: GET http://127.0.0.1:{}/ for {:.0} s, {} at once, {} (Ctrl-C stops early)…",
         options.addr.port(),
         options.duration.as_secs_f64(),
-        options.concurrency
+        options.concurrency,
+        options.mode
     );
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
