@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::get;
+use constant_time_eq::constant_time_eq;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, LogLevel};
@@ -53,7 +54,10 @@ async fn admin_config(
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if given == Some(expected.as_str()) {
+    // In constant time: `==` stops at the first byte that differs, so how long a wrong key
+    // takes to refuse says how much of it was right, and a key can be guessed byte by byte
+    // (3.1). Only the length shows.
+    if given.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes())) {
         (StatusCode::OK, format!("{config:#?}\n"))
     } else {
         (
