@@ -2,9 +2,10 @@
 //!
 //! Two processes cannot each bind the same port (the second gets "address in use"), unless
 //! both set `SO_REUSEPORT`, in which case the kernel gives each its own accept queue and
-//! spreads new connections between them. minipm does what nginx, systemd's socket activation and
-//! Node's cluster module do instead: it binds the port once, and every instance inherits that one
-//! listening socket. They share one accept queue, so an instance that stops (to be replaced, or
+//! spreads new connections between them. minipm does what systemd's socket activation and
+//! nginx's workers do instead: it binds the port once, and every instance inherits that one
+//! listening socket. (Node's cluster module is a third way: its primary accepts every connection
+//! and hands it to a worker, round-robin.) They share one accept queue, so an instance that stops (to be replaced, or
 //! because it crashed) strands no connection: the others, or its replacement, accept it.
 
 use std::io;

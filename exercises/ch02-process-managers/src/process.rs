@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::AppConfig;
 use crate::logs::LogLine;
 
+// ANCHOR: worker
 /// A started instance: the child, and a flag that turns true when it prints its ready line.
 #[derive(Debug)]
 pub struct Worker {
@@ -20,6 +21,7 @@ pub struct Worker {
     pub pid: u32,
     pub ready: watch::Receiver<bool>,
 }
+// ANCHOR_END: worker
 
 /// Starts instance `index` of `app`. With `listener`, the instance gets it as fd 3 and
 /// `LISTEN_FDS=1`, the protocol of systemd's socket activation, which the worker (and crates
@@ -112,6 +114,7 @@ fn before_exec(command: &mut Command, listener: Option<i32>) {
 }
 // ANCHOR_END: before-exec
 
+// ANCHOR: signal
 /// Sends `signal` to one process.
 #[allow(unsafe_code)]
 pub fn signal(pid: u32, signal: libc::c_int) {
@@ -121,3 +124,4 @@ pub fn signal(pid: u32, signal: libc::c_int) {
         libc::kill(pid as libc::pid_t, signal);
     }
 }
+// ANCHOR_END: signal

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::metrics;
 
+// ANCHOR: status
 /// Where an instance is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -51,6 +52,7 @@ pub struct InstanceStatus {
     pub cpu_seconds: f64,
     pub cpu_percent: f64,
 }
+// ANCHOR_END: status
 
 impl InstanceStatus {
     pub fn new(app: &str, index: usize) -> InstanceStatus {

@@ -17,6 +17,7 @@ use crate::logs::LogLine;
 use crate::process::{self, Worker};
 use crate::status::{InstanceStatus, Phase};
 
+// ANCHOR: instance
 /// What the manager can ask of an instance.
 #[derive(Debug)]
 pub enum Control {
@@ -65,6 +66,7 @@ impl Instance {
         }
     }
 }
+// ANCHOR_END: instance
 
 /// Runs one instance until it is told to stop.
 pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Control>) {

@@ -16,6 +16,7 @@ use crate::logs::LogLine;
 use crate::process::{self, Worker};
 use crate::status::{InstanceStatus, Phase};
 
+// ANCHOR: instance
 /// What the manager can ask of an instance.
 #[derive(Debug)]
 pub enum Control {
@@ -64,6 +65,7 @@ impl Instance {
         }
     }
 }
+// ANCHOR_END: instance
 
 // ANCHOR: supervise
 /// Runs one instance until it is told to stop.
@@ -81,6 +83,7 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
     let mut started = Instant::now();
     loop {
         tokio::select! {
+            // ANCHOR: exit-branch
             exit = worker.child.wait() => {
                 let exited = Instant::now();
                 warn!(instance = %name, status = %describe(exit.ok()), "exited");
@@ -129,6 +132,7 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
                     }
                 }
             }
+            // ANCHOR_END: exit-branch
             Some(command) = control.recv() => match command {
                 Control::Stop(done) => {
                     stop_gracefully(&name, &mut worker, instance.app.kill_timeout()).await;
@@ -136,6 +140,7 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
                     let _ = done.send(());
                     return;
                 }
+                // ANCHOR: reload-branch
                 Control::Reload(app, reply) => {
                     let previous = std::mem::replace(&mut instance.app, app);
                     match start_when_ready(&instance).await {
@@ -155,6 +160,7 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
                         }
                     }
                 }
+                // ANCHOR_END: reload-branch
             },
         }
     }
