@@ -1,4 +1,6 @@
-//! 2.5: what each process is doing, from the kernel's own accounting in /proc.
+//! 2.5: what each process is doing, from the kernel's own accounting in /proc (Linux). On macOS
+//! there is no /proc: `status::process_stats` reads the same two numbers through the `sysinfo`
+//! crate there, and your parser is checked against /proc text the tests supply.
 
 use std::io;
 
@@ -14,13 +16,14 @@ pub struct ProcStats {
 }
 
 // ANCHOR: read-proc
-/// Reads `/proc/<pid>/statm` (sizes in pages; the second field is the resident set) and
-/// `/proc/<pid>/stat` (fields 14 and 15 are user and system time, in clock ticks).
-pub fn read_proc(pid: u32) -> io::Result<ProcStats> {
-    // TODO(2.5): read both files; turn pages into bytes with `page_size()` and ticks into
-    // seconds with `clock_ticks_per_second()`. Careful: field 2 of `stat` is the command name in
-    // parentheses, and it may contain spaces.
-    let _ = (pid, page_size(), clock_ticks_per_second());
+/// Turns the text of `/proc/<pid>/statm` (sizes in pages; the second field is the resident set)
+/// and `/proc/<pid>/stat` (fields 14 and 15 are user and system time, in clock ticks) into
+/// bytes and seconds. Text that is not in that shape is an error, not zeros.
+pub fn parse_proc(statm: &str, stat: &str) -> io::Result<ProcStats> {
+    // TODO(2.5): turn pages into bytes with `page_size()` and ticks into seconds with
+    // `clock_ticks_per_second()`. Careful: field 2 of `stat` is the command name in
+    // parentheses, and it may contain spaces (and parentheses).
+    let _ = (statm, stat, page_size(), clock_ticks_per_second());
     Ok(ProcStats::default())
 }
 // ANCHOR_END: read-proc

@@ -92,13 +92,13 @@ pub fn spawn(
 /// What happens in the child between fork and exec.
 #[allow(unsafe_code)]
 fn before_exec(command: &mut Command, listener: Option<i32>) {
-    // SAFETY: only async-signal-safe calls (prctl, dup2, fcntl), on integers; no allocation.
+    // Die with minipm, even if it is killed with SIGKILL and runs no code at all. Linux has a
+    // call for it (prctl PR_SET_PDEATHSIG); macOS has none, so there a watchdog waits on a pipe
+    // minipm holds (tools/proc-guard explains both).
+    proc_guard::die_with_parent(command.as_std_mut());
+    // SAFETY: only async-signal-safe calls (dup2, fcntl), on integers; no allocation.
     unsafe {
         command.pre_exec(move || {
-            // Die with minipm, even if it is killed with SIGKILL and runs no code at all.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
             if let Some(fd) = listener {
                 if fd != 3 && libc::dup2(fd, 3) == -1 {
                     return Err(io::Error::last_os_error());

@@ -85,7 +85,7 @@ pub async fn sample(registry: Registry, stop: tokio_util::sync::CancellationToke
         for instance in instances {
             let mut s = instance.lock().expect("not poisoned");
             let Some(pid) = s.pid else { continue };
-            if let Ok(stats) = metrics::read_proc(pid) {
+            if let Ok(stats) = process_stats(pid) {
                 // CPU % over the last second: CPU time used in it, over the wall time.
                 s.cpu_percent =
                     ((stats.cpu_seconds - s.cpu_seconds).max(0.0) * 100.0).min(100.0 * 64.0);
@@ -183,6 +183,39 @@ pub async fn print_status(addr: SocketAddr) -> anyhow::Result<()> {
     print!("{body}");
     Ok(())
 }
+
+// ANCHOR: process-stats
+/// Memory and CPU of one process: on Linux from /proc, through your `metrics::parse_proc`
+/// (2.5); elsewhere from the platform's own API (on macOS, `proc_pidinfo`) through the
+/// maintained `sysinfo` crate, since there is no /proc to read.
+pub fn process_stats(pid: u32) -> std::io::Result<metrics::ProcStats> {
+    #[cfg(target_os = "linux")]
+    {
+        let statm = std::fs::read_to_string(format!("/proc/{pid}/statm"))?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        metrics::parse_proc(&statm, &stat)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+        let pid = Pid::from_u32(pid);
+        let mut system = System::new();
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            true,
+            ProcessRefreshKind::nothing().with_memory().with_cpu(),
+        );
+        let process = system
+            .process(pid)
+            .ok_or_else(|| std::io::Error::other(format!("no process {pid}")))?;
+        Ok(metrics::ProcStats {
+            rss_bytes: process.memory(),
+            cpu_seconds: process.accumulated_cpu_time() as f64 / 1000.0,
+        })
+    }
+}
+
+// ANCHOR_END: process-stats
 
 /// The size of a memory page, to turn /proc's page counts into bytes.
 pub fn page_size() -> u64 {

@@ -153,7 +153,9 @@ impl ServerBuilder {
             // `kill(-pgid)`, and so that a Ctrl-C meant for the test runner is not delivered to it.
             .process_group(0)
             .kill_on_drop(true);
-        die_with_parent(&mut command);
+        // Even a test process killed with SIGKILL (which runs no destructor) leaves no server
+        // behind: PR_SET_PDEATHSIG on Linux, a watchdog on a pipe on macOS.
+        proc_guard::die_with_parent(command.as_std_mut());
         let mut child = command.spawn().unwrap_or_else(|err| {
             panic!(
                 "could not start {} ({}): {err}. Was it built? `just test` builds it for you.",
@@ -181,22 +183,6 @@ impl ServerBuilder {
             status: None,
             output,
         }
-    }
-}
-
-/// Asks the kernel to SIGKILL the child if the thread that started it dies, so that even a test
-/// process killed with SIGKILL (which runs no destructor) leaves no server behind.
-#[allow(unsafe_code)]
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: `prctl(PR_SET_PDEATHSIG)` is async-signal-safe and touches no memory of the parent;
-    // it is the only thing done between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
     }
 }
 

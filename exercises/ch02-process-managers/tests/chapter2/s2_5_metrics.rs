@@ -2,32 +2,79 @@
 
 use std::time::{Duration, Instant};
 
-use ch02_process_managers::metrics::{read_proc, render_prometheus};
-use ch02_process_managers::status::{InstanceStatus, Phase};
+use ch02_process_managers::metrics::{parse_proc, render_prometheus};
+use ch02_process_managers::status::{
+    InstanceStatus, Phase, clock_ticks_per_second, page_size, process_stats,
+};
 
 use crate::support;
 
+/// What /proc/<pid>/statm and /proc/<pid>/stat hold for a worker whose command name has spaces
+/// and a parenthesis in it (Linux allows any bytes there): 2,500 pages resident, 300 + 50 ticks
+/// of user and system time. Parsed the same way on every platform.
+const STATM: &str = "12500 2500 700 120 0 3000 0\n";
+const STAT: &str = "4242 (web (worker) 1) S 1 4242 4242 0 -1 4194560 1200 0 3 0 300 50 0 0 20 0 \
+                    4 0 98765 51200000 2500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 \
+                    0 0 0 0\n";
+
 #[test]
+fn proc_text_is_read_as_bytes_and_seconds() {
+    let stats = parse_proc(STATM, STAT).unwrap_or_else(|err| {
+        panic!("parse_proc failed on /proc text of a real shape: {err}. See 2.5.")
+    });
+    assert_eq!(
+        stats.rss_bytes,
+        2500 * page_size(),
+        "statm's second field is the resident set: 2,500 pages of {} bytes. See 2.5.",
+        page_size()
+    );
+    let expected = 350.0 / clock_ticks_per_second();
+    assert!(
+        (stats.cpu_seconds - expected).abs() < 1e-9,
+        "fields 14 and 15 of stat (300 and 50 ticks of user and system time) make {expected} s, \
+         but parse_proc says {}. The command name `(web (worker) 1)` has spaces and a ')' in it: \
+         count fields after the last ')'. See 2.5.",
+        stats.cpu_seconds
+    );
+    for (statm, stat, what) in [
+        ("", STAT, "an empty statm"),
+        (STATM, "4242 (web) S 1", "a stat cut short"),
+        (STATM, "not a stat line", "a stat with no command name"),
+    ] {
+        assert!(
+            parse_proc(statm, stat).is_err(),
+            "{what} should be an error, so that a bad read never shows as 0 bytes. See 2.5."
+        );
+    }
+}
+
+// /proc is Linux's; on macOS `process_stats` asks the platform through sysinfo instead, and the
+// test above checks your parser.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "reads /proc, which only Linux has; proc_text_is_read_as_bytes_and_seconds checks 2.5 here"
+)]
 fn memory_and_cpu_of_a_process_are_read_from_proc() {
     let me = std::process::id();
-    let before = read_proc(me).expect("reading /proc for this test's own process");
+    let before = process_stats(me).expect("reading /proc for this test's own process");
     // Half a second of work, to move the CPU counter.
     let start = Instant::now();
     let mut x = 1u64;
     while start.elapsed() < Duration::from_millis(500) {
         x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
-    let after = read_proc(me).unwrap();
+    let after = process_stats(me).unwrap();
     assert!(
         before.rss_bytes > 1_000_000,
-        "this test process uses more than 1 MB of memory, but read_proc says {} bytes. RSS is the \
-         second field of /proc/<pid>/statm, in pages. See 2.5.",
+        "this test process uses more than 1 MB of memory, but parse_proc says {} bytes. RSS is \
+         the second field of /proc/<pid>/statm, in pages. See 2.5.",
         before.rss_bytes
     );
     let used = after.cpu_seconds - before.cpu_seconds;
     assert!(
         (0.2..=2.0).contains(&used),
-        "the test just used about 0.5 s of CPU, but read_proc's cpu_seconds moved by {used:.2}. \
+        "the test just used about 0.5 s of CPU, but parse_proc's cpu_seconds moved by {used:.2}. \
          Fields 14 and 15 of /proc/<pid>/stat, in clock ticks. See 2.5."
     );
 }
