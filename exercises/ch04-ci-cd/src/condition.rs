@@ -4,6 +4,7 @@
 
 use crate::workflow::Context;
 
+// ANCHOR: evaluate
 /// How the jobs a job needs have ended, for the status functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upstream {
@@ -47,6 +48,7 @@ pub fn evaluate(
     let status_ok = parser.uses_status || upstream == Upstream::Succeeded;
     Ok(status_ok && truthy(&value))
 }
+// ANCHOR_END: evaluate
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {

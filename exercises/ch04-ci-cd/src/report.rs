@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+// ANCHOR: reports
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobResult {
@@ -50,6 +51,7 @@ impl JobReport {
         }
     }
 }
+// ANCHOR_END: reports
 
 /// The summary: one line per job, then its steps.
 ///

@@ -232,7 +232,12 @@ pub fn pinned(w: &Workflow) -> Vec<String> {
             let version = uses.split_once('@').map(|(_, v)| v);
             match version {
                 None | Some("main" | "master" | "HEAD" | "latest" | "") => Some(format!(
-                    "job `{job}` uses `{uses}`, which follows whatever that repository pushes next: pin it to a release (`@v4`) or, stricter, a commit SHA. (4.1)"
+                    "job `{job}` uses `{uses}`, which follows whatever that repository pushes next: pin it to a release (`actions/checkout@v7`) or, stricter, a commit SHA. (4.1)"
+                )),
+                // dtolnay/rust-toolchain has no release tags: `@stable` is a branch, and the
+                // toolchain it installs changes with every Rust release.
+                Some("stable" | "beta" | "nightly") => Some(format!(
+                    "job `{job}` uses `{uses}`, which installs whatever Rust is released next: a new compiler or clippy can turn a green commit red. Pin the toolchain (`dtolnay/rust-toolchain@1.95.0`) or a commit SHA. (4.1)"
                 )),
                 Some(_) => None,
             }

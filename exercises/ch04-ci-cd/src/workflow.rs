@@ -49,6 +49,7 @@ impl Triggers {
     }
 }
 
+// ANCHOR: job
 /// One job.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
@@ -67,6 +68,7 @@ pub struct Job {
     #[serde(default)]
     pub steps: Vec<Step>,
 }
+// ANCHOR_END: job
 
 /// `needs:` as one job or a list.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,6 +80,7 @@ pub enum Needs {
     Many(Vec<String>),
 }
 
+// ANCHOR: needs-list
 impl Needs {
     pub fn list(&self) -> Vec<String> {
         match self {
@@ -87,6 +90,7 @@ impl Needs {
         }
     }
 }
+// ANCHOR_END: needs-list
 
 /// `environment:` as a name, or a map with one.
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +110,7 @@ pub struct Service {
     pub options: Option<String>,
 }
 
+// ANCHOR: step
 /// One step: an action (`uses:`) or a command (`run:`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Step {
@@ -122,6 +127,7 @@ pub struct Step {
     #[serde(rename = "working-directory")]
     pub working_directory: Option<String>,
 }
+// ANCHOR_END: step
 
 impl Step {
     /// What to call it in a summary: its name, else its action or command.
@@ -186,6 +192,7 @@ impl Workflow {
     }
 }
 
+// ANCHOR: context
 /// What an expression can refer to: `github.ref`, `github.sha`, `github.event_name`,
 /// `secrets.NAME`, `env.NAME`.
 #[derive(Debug, Clone, Default)]
@@ -194,6 +201,7 @@ pub struct Context {
     pub secrets: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
 }
+// ANCHOR_END: context
 
 impl Context {
     /// A push to `branch` at commit `sha`.
