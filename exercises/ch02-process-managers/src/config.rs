@@ -115,7 +115,8 @@ pub struct RestartConfig {
 
 impl Default for RestartConfig {
     /// PM2's exponential backoff (100 ms, ×1.5, capped at 15 s, reset after 30 s of uptime) and
-    /// systemd's start limit (5 starts within 10 s).
+    /// systemd's numbers for the limit (5 within 10 s, counted as restarts where systemd counts
+    /// starts).
     fn default() -> Self {
         RestartConfig {
             base_delay_ms: 100,
