@@ -104,25 +104,32 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<(String, Vec<u8
     Ok((head, body))
 }
 
-/// The request as the backend gets it: `Connection: close`, and the client's address in
-/// `X-Forwarded-For` (the service's rate limit counts by it).
+/// The request as the backend gets it: `Connection: close`, and the client's address, as this
+/// balancer saw it on the socket, in `X-Real-IP`: the one header the service's rate limit
+/// believes, and only from a trusted proxy (5.4). Whatever `X-Real-IP` the client sent is
+/// dropped, not passed on. `X-Forwarded-For` gets the address appended, as nginx's
+/// `$proxy_add_x_forwarded_for` does: everything left of it is what the client wrote.
 fn rewrite(head: &str, body: &[u8], peer: SocketAddr) -> Vec<u8> {
     let mut out = String::new();
+    let mut forwarded = Vec::new();
     for (i, line) in head.trim_end().split("\r\n").enumerate() {
-        let name = line
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if i > 0 && (name == "connection" || name == "x-forwarded-for") {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.trim().to_ascii_lowercase();
+        if i > 0 && (name == "connection" || name == "x-real-ip") {
+            continue;
+        }
+        if i > 0 && name == "x-forwarded-for" {
+            forwarded.push(value.trim().to_string());
             continue;
         }
         out.push_str(line);
         out.push_str("\r\n");
     }
+    forwarded.push(peer.ip().to_string());
     out.push_str(&format!(
-        "Connection: close\r\nX-Forwarded-For: {}\r\n\r\n",
-        peer.ip()
+        "Connection: close\r\nX-Real-IP: {}\r\nX-Forwarded-For: {}\r\n\r\n",
+        peer.ip(),
+        forwarded.join(", ")
     ));
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(body);

@@ -1,6 +1,6 @@
 //! The routes, the rate-limit middleware and the serve loop (given).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::Config;
+use crate::config::{Config, TrustedProxies};
 use crate::health;
 use crate::ratelimit::{self, Decision};
 use crate::state::Store;
@@ -131,31 +131,36 @@ async fn readiness(State(shared): AppState) -> (StatusCode, String) {
     health::readiness(&shared.store, shutting_down).await
 }
 
-/// The client a request counts against: `x-client-id` if it says, else the first address in
-/// `x-forwarded-for` (set by the load balancer), else the peer's address.
-fn client_of(request: &Request) -> String {
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or(v).trim().to_string())
-            .filter(|v| !v.is_empty())
+// ANCHOR: client_of
+/// The client a request counts against (5.4): the address it connected from; or, when that is
+/// one of `TRUSTED_PROXIES` (our balancer), the address the balancer saw, which it sends as
+/// `X-Real-IP` in place of any the client wrote. Never what the client says about itself: an
+/// `x-client-id` or the left end of `X-Forwarded-For` is whatever it typed, and a new value on
+/// every request would be a new, empty count on every request.
+fn client_of(request: &Request, trusted: &TrustedProxies) -> String {
+    let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".into();
     };
-    header("x-client-id")
-        .or_else(|| header("x-forwarded-for"))
-        .or_else(|| {
-            request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
+    let peer = peer.ip().to_canonical();
+    // Exactly one X-Real-IP: a second means a proxy added one instead of replacing the
+    // client's, and then the first is the client's own.
+    let mut values = request.headers().get_all("x-real-ip").iter();
+    if trusted.contains(peer)
+        && let (Some(value), None) = (values.next(), values.next())
+        && let Some(ip) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return ip.to_canonical().to_string();
+    }
+    peer.to_string()
 }
+// ANCHOR_END: client_of
 
 async fn rate_limit(State(shared): AppState, request: Request, next: Next) -> Response {
-    let client = client_of(&request);
     let config = &shared.config;
+    let client = client_of(&request, &config.trusted_proxies);
     match ratelimit::check(
         &shared.store,
         &client,
@@ -164,7 +169,14 @@ async fn rate_limit(State(shared): AppState, request: Request, next: Next) -> Re
     )
     .await
     {
-        Ok(Decision::Allowed { .. }) => next.run(request).await,
+        Ok(Decision::Allowed { remaining }) => {
+            // As GitHub's API does: a client (and a test) can see its count go down.
+            let mut response = next.run(request).await;
+            response
+                .headers_mut()
+                .insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+            response
+        }
         Ok(Decision::Limited { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,
             [(

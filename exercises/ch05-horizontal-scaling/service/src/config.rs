@@ -27,6 +27,61 @@ pub struct Config {
     pub rate_limit: u32,
     /// `RATE_WINDOW` seconds, default 60.
     pub rate_window: Duration,
+    /// `TRUSTED_PROXIES`: the balancers whose `X-Real-IP` the rate limit believes (5.4), as
+    /// addresses or networks, comma-separated (`127.0.0.1,10.0.0.0/8`). Default: none, so every
+    /// client counts by the address it connects from.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// The addresses a request may come from to have its `X-Real-IP` header believed: the load
+/// balancers in front of this service, nobody else (5.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Is `ip` one of them? An IPv4 client on an IPv6 socket (`::ffff:10.0.0.5`) counts as
+    /// the IPv4 address it is.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|&(net, bits)| match (net, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        })
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    /// `10.0.0.5`, `10.0.0.0/8`, `::1` or `fd00::/8`, comma-separated; spaces are ignored.
+    fn from_str(list: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (addr, bits) = item.split_once('/').unwrap_or((item, ""));
+            let addr: IpAddr = addr.parse().map_err(|_| {
+                format!("{item:?} is not an IP address (hosts are not resolved: give addresses)")
+            })?;
+            let addr = addr.to_canonical();
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits = if bits.is_empty() {
+                max
+            } else {
+                match bits.parse::<u8>() {
+                    Ok(b) if b <= max => b,
+                    _ => return Err(format!("{item:?}: the prefix length must be 0 to {max}")),
+                }
+            };
+            nets.push((addr, bits));
+        }
+        Ok(TrustedProxies(nets))
+    }
 }
 
 impl Config {
@@ -56,6 +111,39 @@ impl Config {
             session_ttl: secs("SESSION_TTL", 1800)?,
             rate_limit: var("RATE_LIMIT", 600)?,
             rate_window: secs("RATE_WINDOW", 60)?,
+            trusted_proxies: match std::env::var("TRUSTED_PROXIES") {
+                Ok(list) => list
+                    .parse()
+                    .map_err(|e| format!("TRUSTED_PROXIES={list}: {e}"))?,
+                Err(_) => TrustedProxies::default(),
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrustedProxies;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let t: TrustedProxies = "127.0.0.1, 10.0.0.0/8,fd00::/8".parse().unwrap();
+        for yes in ["127.0.0.1", "10.1.2.3", "::ffff:10.9.9.9", "fd12::1"] {
+            assert!(t.contains(yes.parse().unwrap()), "{yes}");
+        }
+        for no in ["127.0.0.2", "11.0.0.1", "::1", "fe80::1"] {
+            assert!(!t.contains(no.parse().unwrap()), "{no}");
+        }
+        assert!(!TrustedProxies::default().contains("127.0.0.1".parse().unwrap()));
+        let all: TrustedProxies = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_says_what_is_wrong() {
+        let err = "10.0.0.1,lb".parse::<TrustedProxies>().unwrap_err();
+        assert!(err.contains("\"lb\" is not an IP address"), "{err}");
+        let err = "10.0.0.0/33".parse::<TrustedProxies>().unwrap_err();
+        assert!(err.contains("0 to 32"), "{err}");
     }
 }

@@ -6,22 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use test_support::{Redis, Server, Sig};
+use test_support::{Redis, Sig};
 use tokio::io::AsyncReadExt;
 
-use crate::support::{instances, request};
-
-/// The balancer in front of `backends`, checking them every `interval_ms`.
-async fn balancer(backends: &[SocketAddr], interval_ms: u64) -> (Server, SocketAddr) {
-    let mut builder = Server::builder(env!("CARGO_BIN_EXE_balancer"))
-        .name("the balancer")
-        .env("CHECK_INTERVAL_MS", interval_ms.to_string())
-        .arg("127.0.0.1:0");
-    for addr in backends {
-        builder = builder.arg(addr.to_string());
-    }
-    builder.spawn_service().await
-}
+use crate::support::{balancer, instances, request};
 
 /// `n` GETs of `/` through `addr`: count per answering instance (`x-instance`), and failures.
 async fn spread(addr: SocketAddr, n: usize) -> (BTreeMap<String, usize>, Vec<String>) {

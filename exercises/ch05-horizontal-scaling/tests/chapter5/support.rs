@@ -1,4 +1,5 @@
-//! Starting copies of the service against one Redis, and a small HTTP client with headers.
+//! Starting copies of the service against one Redis, the balancer in front of them, and a small
+//! HTTP client with headers.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,6 +23,18 @@ pub async fn instances(redis: &Redis, n: usize, env: &[(&str, &str)]) -> Vec<(Se
         all.push(builder.spawn_service().await);
     }
     all
+}
+
+/// The chapter's balancer (5.3) in front of `backends`, checking them every `interval_ms`.
+pub async fn balancer(backends: &[SocketAddr], interval_ms: u64) -> (Server, SocketAddr) {
+    let mut builder = Server::builder(env!("CARGO_BIN_EXE_balancer"))
+        .name("the balancer")
+        .env("CHECK_INTERVAL_MS", interval_ms.to_string())
+        .arg("127.0.0.1:0");
+    for addr in backends {
+        builder = builder.arg(addr.to_string());
+    }
+    builder.spawn_service().await
 }
 
 /// An answer: status, header lines, body.
