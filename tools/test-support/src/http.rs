@@ -135,3 +135,156 @@ fn parse(raw: &[u8]) -> Result<Response, HttpError> {
     let body = String::from_utf8_lossy(&raw[end + 4..]).to_string();
     Ok(Response { status, body })
 }
+
+/// A client that keeps its connection open between requests, as browsers, client pools, nginx's
+/// upstream `keepalive` and wrk do. It opens a new connection only when the server said it would
+/// close this one (`Connection: close`) or closed it. It never retries: a request that meets a
+/// connection the server is closing is an error, which is what a shutdown test must see.
+#[derive(Debug)]
+pub struct KeepAlive {
+    addr: SocketAddr,
+    open: Option<(TcpStream, Vec<u8>)>,
+    /// Connections opened so far.
+    pub connections: usize,
+}
+
+impl KeepAlive {
+    /// A client for `addr`; it connects on its first request.
+    pub fn new(addr: SocketAddr) -> KeepAlive {
+        KeepAlive {
+            addr,
+            open: None,
+            connections: 0,
+        }
+    }
+
+    /// `GET path` on the open connection, or on a new one if there is none.
+    pub async fn get(&mut self, path: &str) -> Result<Response, HttpError> {
+        let (mut stream, mut buffer) = match self.open.take() {
+            Some(open) => open,
+            None => {
+                let stream = TcpStream::connect(self.addr).await.map_err(classify)?;
+                self.connections += 1;
+                (stream, Vec::new())
+            }
+        };
+        send(&mut stream, "GET", path, false).await?;
+        let (response, close) = read_kept(&mut stream, &mut buffer).await?;
+        if !close {
+            self.open = Some((stream, buffer));
+        }
+        Ok(response)
+    }
+}
+
+/// Reads one answer by `Content-Length` from a kept-alive connection, keeping what follows it
+/// in `buffer`; also says whether the server will close the connection after it.
+async fn read_kept(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Result<(Response, bool), HttpError> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = find(buffer, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+            let header = |wanted: &str| {
+                head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case(wanted)
+                        .then(|| value.trim().to_ascii_lowercase())
+                })
+            };
+            let length = header("content-length")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let close = header("connection").is_some_and(|v| v.contains("close"));
+            if buffer.len() >= end + 4 + length {
+                let response = parse(&buffer[..end + 4 + length])?;
+                buffer.drain(..end + 4 + length);
+                return Ok((response, close));
+            }
+        }
+        let n = stream.read(&mut chunk).await.map_err(classify)?;
+        if n == 0 {
+            return Err(HttpError::CutOff(if buffer.is_empty() {
+                "the server closed the kept-alive connection without answering the request \
+                 sent on it"
+                    .into()
+            } else {
+                "the server closed the connection before a complete answer".into()
+            }));
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// What [`keep_alive_load`] saw.
+#[derive(Debug, Default)]
+pub struct Load {
+    /// Requests answered with 2xx.
+    pub ok: usize,
+    /// Requests sent that failed (cut off, or answered with an error status), as text.
+    pub failed: Vec<String>,
+    /// Connections refused: no request was sent on them (nothing was listening any more).
+    pub refused: usize,
+    /// Connections opened.
+    pub connections: usize,
+}
+
+/// `connections` keep-alive clients sending `GET path` one request after another, until `stop`
+/// completes or every client's connection is refused (the server is gone). At most `limit`
+/// requests in all, so that a test never runs away.
+pub async fn keep_alive_load(
+    addr: SocketAddr,
+    connections: usize,
+    path: &str,
+    limit: usize,
+    stop: impl std::future::Future<Output = ()>,
+) -> Load {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (done, sent, path) = (done.clone(), sent.clone(), path.to_string());
+        clients.spawn(async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            let mut load = Load::default();
+            let mut client = KeepAlive::new(addr);
+            while !done.load(Relaxed) && sent.fetch_add(1, Relaxed) < limit {
+                match client.get(&path).await {
+                    Ok(r) if (200..300).contains(&r.status) => load.ok += 1,
+                    Ok(r) => load
+                        .failed
+                        .push(format!("status {}: {}", r.status, r.body.trim())),
+                    Err(HttpError::Refused) => {
+                        load.refused += 1;
+                        break;
+                    }
+                    Err(err) => load.failed.push(err.to_string()),
+                }
+            }
+            load.connections = client.connections;
+            load
+        });
+    }
+    let collect = async {
+        let mut total = Load::default();
+        while let Some(load) = clients.join_next().await {
+            let load = load.expect("a load client panicked");
+            total.ok += load.ok;
+            total.failed.extend(load.failed);
+            total.refused += load.refused;
+            total.connections += load.connections;
+        }
+        total
+    };
+    tokio::pin!(collect);
+    tokio::select! {
+        total = &mut collect => return total,
+        () = stop => {}
+    }
+    // Let every client finish the request it is on: stopping must not cut one off.
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    collect.await
+}

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Query;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use tokio::signal::unix::{SignalKind, signal};
@@ -112,21 +115,54 @@ async fn main() -> anyhow::Result<()> {
         inner: listener,
         stop: stop_accepting.clone(),
     };
+    let closing = stop_accepting.clone();
+    let app = app.layer(middleware::map_response(move |response| {
+        let closing = closing.clone();
+        async move { close_when(closing.is_cancelled(), response) }
+    }));
     println!("{me} ready addr={addr}");
+    // ANCHOR: drain
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-            // Stop taking connections from the shared socket first (the other instances, or
-            // this one's replacement, take them), and give the ones just accepted a moment to
-            // be read. Only then drain: hyper closes a connection whose request it has not read
-            // yet as if it were idle, and its client would see the connection reset.
+            // Stop taking connections from the shared socket (the other instances, or this
+            // one's replacement, take them), and from now on answer every request with
+            // `Connection: close` (the layer above), so that each busy keep-alive client closes
+            // its connection after its next answer and opens a new one, to another process.
             stop_accepting.cancel();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Only then, after a window, close what is still idle. Closing an idle keep-alive
+            // connection at once races its client, which may be sending its next request on
+            // it right now: that request would meet a closed connection (wrk: a read error).
+            // And hyper closes a connection whose request it has not read yet as if it were
+            // idle. After the window, an idle connection has been idle for all of it.
+            tokio::time::sleep(CLOSE_IDLE_AFTER).await;
         })
         .await?;
+    // ANCHOR_END: drain
     println!("{me} stopped");
     Ok(())
 }
+
+/// How long a draining worker keeps its idle keep-alive connections open, answering with
+/// `Connection: close`, before it closes what is still idle. Clients under load send their next
+/// request within microseconds; a browser's or a pool's idle connection may wait much longer, and
+/// is closed (the client opens a new one when it next needs it). Well below minipm's
+/// `kill_timeout_ms` (1,600 ms by default), which bounds the whole drain.
+const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(500);
+
+// ANCHOR: close-when
+/// Adds `Connection: close` to `response` when the worker is draining. hyper then closes the
+/// connection once the response is written, and the client, told in advance, sends its next
+/// request on a new connection instead of on one that is going away.
+fn close_when(draining: bool, mut response: Response) -> Response {
+    if draining {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+// ANCHOR_END: close-when
 
 /// A listener that stops accepting when `stop` is cancelled, while the server keeps running.
 struct Stoppable {

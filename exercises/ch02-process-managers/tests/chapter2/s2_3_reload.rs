@@ -72,6 +72,48 @@ async fn a_reload_under_load_fails_no_request_and_replaces_every_process() {
 }
 
 #[tokio::test]
+async fn a_reload_under_keep_alive_load_fails_no_request() {
+    let mut minipm = support::start(&support::worker_app(CLUSTER));
+    let addr = minipm.cluster_addr().await;
+
+    // 16 clients that keep their connections open between requests, as browsers, client pools,
+    // nginx and wrk do, and never retry.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let load = tokio::spawn(http::keep_alive_load(addr, 16, "/", 200_000, async {
+        let _ = stopped.await;
+    }));
+    minipm.server.signal(Sig::Hup);
+    minipm
+        .server
+        .wait_for_line(
+            "reload finished",
+            Duration::from_secs(15),
+            "After SIGHUP minipm should replace each instance and log `reload finished`. See 2.3.",
+        )
+        .await;
+    let _ = stop.send(());
+    let load = load.await.unwrap();
+    assert!(
+        load.failed.is_empty() && load.refused == 0,
+        "{} of {} requests on keep-alive connections failed during the reload ({} connections \
+         refused), for example {:?}. The old process must be stopped with SIGTERM and given its \
+         kill_timeout_ms to drain: the worker then answers every request with `Connection: \
+         close` for a moment before it closes what is idle, so no client sends a request on a \
+         connection that is being closed. SIGKILL cuts every open connection at once. See 2.3.",
+        load.failed.len(),
+        load.ok + load.failed.len(),
+        load.refused,
+        load.failed.first()
+    );
+    assert!(
+        load.connections > 16,
+        "the clients never had to reconnect ({} connections), so no process was replaced \
+         under them. See 2.3.",
+        load.connections
+    );
+}
+
+#[tokio::test]
 async fn a_replacement_that_never_becomes_ready_leaves_the_old_process_serving() {
     let mut minipm = support::start(&support::worker_app(CLUSTER));
     let addr = minipm.cluster_addr().await;
