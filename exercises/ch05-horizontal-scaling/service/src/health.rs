@@ -15,6 +15,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_millis(500);
 // liveness independent of Redis, and readiness fail (503) when shutting down or when Redis does
 // not answer PING within PING_TIMEOUT.
 
+// ANCHOR: probes
 /// `GET /healthz`: is the process alive?
 pub async fn liveness(store: &Store) -> (StatusCode, String) {
     let mut redis = store.redis();
@@ -29,3 +30,4 @@ pub async fn readiness(store: &Store, shutting_down: bool) -> (StatusCode, Strin
     let _ = (store, shutting_down);
     (StatusCode::OK, "ready\n".into())
 }
+// ANCHOR_END: probes
