@@ -104,6 +104,7 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<(String, Vec<u8
     Ok((head, body))
 }
 
+// ANCHOR: rewrite
 /// The request as the backend gets it: `Connection: close`, and the client's address, as this
 /// balancer saw it on the socket, in `X-Real-IP`: the one header the service's rate limit
 /// believes, and only from a trusted proxy (5.4). Whatever `X-Real-IP` the client sent is
@@ -135,6 +136,7 @@ fn rewrite(head: &str, body: &[u8], peer: SocketAddr) -> Vec<u8> {
     bytes.extend_from_slice(body);
     bytes
 }
+// ANCHOR_END: rewrite
 
 async fn handle(mut client: TcpStream, peer: SocketAddr, pool: &Pool) -> std::io::Result<()> {
     let (head, body) = read_request(&mut client).await?;

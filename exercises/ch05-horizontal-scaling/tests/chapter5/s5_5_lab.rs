@@ -67,9 +67,10 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     // time (once at most it may start over, if a new minute's window begins).
     let mut remaining = Vec::new();
     for i in 0..20 {
+        let fake_id = format!("nobody-{i}");
         let (fake_xff, fake_ip) = (format!("203.0.113.{i}"), format!("192.0.2.{i}"));
         let headers = [
-            ("x-client-id", "nobody"),
+            ("x-client-id", fake_id.as_str()),
             ("x-forwarded-for", fake_xff.as_str()),
             ("x-real-ip", fake_ip.as_str()),
         ];
