@@ -18,7 +18,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::app::{AppState, app};
+#[allow(unused_imports)] // `CLOSE_IDLE_AFTER` is for 1.2.
+use crate::app::{AppState, CLOSE_IDLE_AFTER, Listener, app};
 use crate::config::Config;
 use crate::flusher;
 use crate::signal::{Signal, Signals};
@@ -81,7 +82,11 @@ pub async fn run(
 
     // TODO(1.2): serve with `.with_graceful_shutdown(…)`, so that after the signal the server
     // stops accepting and waits for the requests it has. Spawn the server future so that you
-    // can wait for the signal and for the server separately.
+    // can wait for the signal and for the server separately. Keep-alive clients must not lose
+    // a request: begin the drain with `state.draining.cancel()` (the listener closes, every
+    // answer says `Connection: close`), and let the future you give `with_graceful_shutdown`
+    // complete `CLOSE_IDLE_AFTER` after that, when the server closes what is still idle.
+    let listener = Listener::new(listener, &state)?;
     let server = axum::serve(listener, app(state.clone())).into_future();
 
     tokio::select! {
@@ -92,8 +97,9 @@ pub async fn run(
             // before you stop accepting.
             info!(%signal, "shutdown started");
             // TODO(1.3): bound everything after the signal by `config.shutdown_timeout` with
-            // `crate::deadline::drain_within`; when it passes, log what was still running and
-            // return `Outcome::DeadlineExceeded`.
+            // `crate::deadline::drain_within`; when it passes, log what was still running
+            // (`in_flight_requests = state.in_flight.count()`, `half_sent_requests =
+            // state.half_sent_requests()`) and return `Outcome::DeadlineExceeded`.
             // TODO(1.6): while draining, a second signal returns `Outcome::Interrupted(signal)`
             // at once.
             Ok(Outcome::Drained)

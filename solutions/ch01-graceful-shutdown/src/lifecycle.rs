@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::app::{AppState, app};
+use crate::app::{AppState, CLOSE_IDLE_AFTER, Listener, app};
 use crate::config::Config;
 use crate::deadline::drain_within;
 use crate::flusher;
@@ -79,14 +79,24 @@ pub async fn run(
     ));
     // ANCHOR_END: spawn-background
 
-    // 1.2: serve until `stop_accepting` is cancelled, then stop accepting and wait for the
-    // connections to finish their requests. A CancellationToken rather than a oneshot channel:
-    // it can be cancelled from anywhere, any number of times, and awaited by many.
+    // 1.2: serve until the drain begins (`state.draining` is cancelled, by us, below); then the
+    // listener closes and every answer says `Connection: close`, and after `CLOSE_IDLE_AFTER`
+    // the server closes what is still idle and waits for the connections to finish their
+    // requests. A CancellationToken rather than a oneshot channel: it can be cancelled from
+    // anywhere, any number of times, and awaited by many (the listener, the router, and here).
     // ANCHOR: serve
-    let stop_accepting = CancellationToken::new();
+    let listener = Listener::new(listener, &state)?;
+    let draining = state.draining.clone();
     let mut server = tokio::spawn(
         axum::serve(listener, app(state.clone()))
-            .with_graceful_shutdown(stop_accepting.clone().cancelled_owned())
+            .with_graceful_shutdown(async move {
+                draining.cancelled().await;
+                // Closing an idle keep-alive connection at once races its client, which may be
+                // sending its next request on it right now. Busy clients get `Connection:
+                // close` with their next answer meanwhile; what is idle after this has been
+                // idle for the whole window.
+                tokio::time::sleep(CLOSE_IDLE_AFTER).await;
+            })
             .into_future(),
     );
     // ANCHOR_END: serve
@@ -117,7 +127,7 @@ pub async fn run(
         tokio::time::sleep(config.shutdown_delay).await;
         // ANCHOR_END: shutdown-delay
         // ANCHOR: drain-server
-        stop_accepting.cancel();
+        state.draining.cancel();
         match server.await {
             Ok(Ok(())) => info!("all requests finished"),
             Ok(Err(err)) => error!(cause = %err, "the server failed while draining"),
@@ -141,8 +151,11 @@ pub async fn run(
             }
             // ANCHOR: deadline-exceeded
             Err(exceeded) => {
+                // What held the drain: requests still being handled, and connections whose
+                // request never finished arriving (hyper waits for those with no time limit).
                 error!(
                     in_flight_requests = state.in_flight.count(),
+                    half_sent_requests = state.half_sent_requests(),
                     background_tasks = background.len(),
                     unflushed_hits = state.hits.pending(),
                     "{exceeded}; exiting anyway"

@@ -123,3 +123,57 @@ async fn idle_keep_alive_connections_do_not_hold_up_the_exit() {
         "the idle connection should have been closed without an answer, got {closed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_drain_under_keep_alive_load_fails_no_request() {
+    let mut running = support::start(&[]).await;
+    // 16 clients that keep their connections open between requests, as browsers, client pools,
+    // nginx and wrk do, and never retry. They stop once their connection is refused.
+    let before = running.server.count_lines("connection accepted");
+    let load = tokio::spawn(http::keep_alive_load(
+        running.addr,
+        16,
+        "/health/live",
+        500_000,
+        std::future::pending(),
+    ));
+    running
+        .server
+        .wait_for_nth_line(
+            "connection accepted",
+            before + 16,
+            Duration::from_secs(5),
+            "the 16 keep-alive clients could not connect",
+        )
+        .await;
+    let (status, _) = running
+        .stop(
+            Sig::Term,
+            Duration::from_secs(5),
+            "With 16 busy keep-alive connections the service did not exit within 5 s of SIGTERM. \
+             See 1.2.",
+        )
+        .await;
+    let load = within(
+        Duration::from_secs(5),
+        "the keep-alive clients did not finish after the service exited",
+        load,
+    )
+    .await
+    .expect("the load task does not panic");
+    assert!(
+        load.failed.is_empty(),
+        "{} of {} requests on keep-alive connections failed during the drain, for example \
+         {:?}. Closing a kept-alive connection as soon as the drain begins races its client, \
+         which may be sending its next request on it. Begin the drain with \
+         `state.draining.cancel()` (every answer then says `Connection: close`, and the client \
+         closes), and let `with_graceful_shutdown`'s future complete only `CLOSE_IDLE_AFTER` \
+         later, when it closes what is still idle. See 1.2.\nThe service's last output:\n{}",
+        load.failed.len(),
+        load.ok + load.failed.len(),
+        load.failed.first(),
+        running.server.tail(12)
+    );
+    assert!(load.ok >= 16, "only {} requests were answered", load.ok);
+    assert_exit_code(&running, status, 0, "A drained service exits 0. See 1.2.");
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use ch01_graceful_shutdown::deadline::{DeadlineExceeded, drain_within};
 use test_support::Sig;
+use tokio::io::AsyncWriteExt;
 use tokio_test::{assert_pending, assert_ready, task};
 
 use crate::support::{self, assert_exit_code};
@@ -88,4 +89,56 @@ async fn a_stuck_request_makes_the_service_exit_at_the_deadline_with_code_1() {
          stop was forced. See 1.3. The service's last output:\n{}",
         running.server.tail(12)
     );
+}
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_request_holds_the_drain_only_until_the_deadline() {
+    let mut running = support::start(&[("SHUTDOWN_TIMEOUT", "2")]).await;
+    // The request line and one header, then nothing: a slow or stalled client, or an attacker
+    // (slowloris). hyper waits for the rest of the headers, with no time limit.
+    let before = running.server.count_lines("connection accepted");
+    let mut half = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    half.write_all(b"GET /slow?ms=10 HTTP/1.1\r\nHost: x\r\nX-Half: ")
+        .await
+        .unwrap();
+    running
+        .server
+        .wait_for_nth_line(
+            "connection accepted",
+            before + 1,
+            Duration::from_secs(5),
+            "the service did not accept the connection",
+        )
+        .await;
+
+    let (status, elapsed) = running
+        .stop(
+            Sig::Term,
+            Duration::from_secs(4),
+            "With SHUTDOWN_TIMEOUT=2 and a client that sent half a request, the service should \
+             have given up on it and exited 2 s after SIGTERM. See 1.3.",
+        )
+        .await;
+    assert_exit_code(
+        &running,
+        status,
+        1,
+        "A connection whose request never finished held the drain until the deadline: the stop \
+         was not clean, so the service exits 1. See 1.3.",
+    );
+    assert!(
+        elapsed >= Duration::from_millis(1_900) && elapsed < Duration::from_millis(3_000),
+        "the service exited {elapsed:?} after SIGTERM; with SHUTDOWN_TIMEOUT=2 it should exit \
+         at the deadline, 2 s. See 1.3."
+    );
+    let output = running.server.output();
+    assert!(
+        output.contains("half_sent_requests=1") && output.contains("in_flight_requests=0"),
+        "When the deadline passes, the log line should say what held the drain: here no request \
+         in flight (`in_flight_requests=0`) but one connection whose request never finished \
+         arriving (`half_sent_requests = state.half_sent_requests()`). See 1.3. The service's \
+         last output:\n{}",
+        running.server.tail(12)
+    );
+    drop(half);
 }
