@@ -1,17 +1,19 @@
 # The workbook's recipes. Each is one line that calls the runner in tools/workbook, where the
 # logic lives (and is tested). A chapter is named chapter1, ch1, ch01, 1, or by its topic.
 
-wb := "cargo run --quiet --locked -p workbook --"
+# tools/wb builds the runner if needed (saying so first, so a first run is never silent), then
+# runs it.
+wb := "sh tools/wb"
 
 # list the recipes
 default:
     @just --list --unsorted
 
-# serve the book on http://localhost:3000 (installs mdbook 0.5.4 if missing)
+# serve the book on http://localhost:4000 (installs mdbook 0.5.4 if missing); the services keep 3000
 [no-exit-message]
 serve:
     @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
-    mdbook serve book --port 3000
+    mdbook serve book --port 4000
 
 # run a chapter's tests against your code: `just test chapter1` (add --solution for the reference)
 [no-exit-message]

@@ -199,9 +199,12 @@ mod tests {
         let mut sleep = Command::new("sleep");
         sleep.arg("600").process_group(0);
         die_with_parent_by(&mut sleep, mode);
+        // Never waited for: this process is SIGKILLed while the child runs, which is the point.
+        #[allow(clippy::zombie_processes)]
         let child = sleep.spawn().expect("sleep starts");
         let mut out = std::io::stdout();
-        std::io::Write::write_all(&mut out, format!("child-pid={}\n", child.id()).as_bytes()).unwrap();
+        std::io::Write::write_all(&mut out, format!("child-pid={}\n", child.id()).as_bytes())
+            .unwrap();
         std::thread::sleep(Duration::from_secs(600));
     }
 

@@ -11,6 +11,10 @@ use redis::aio::MultiplexedConnection;
 use crate::free_port;
 use crate::process::Server;
 
+/// How every failure to reach a Redis begins, so that the runner can tell "Redis is missing" (a
+/// fact about the machine) from a fault in the learner's code.
+pub const REDIS_UNREACHABLE: &str = "Redis is not reachable: ";
+
 const INSTALL_HELP: &str = "These tests need a real Redis. Any one of these fixes it:\n\
      - install redis-server: `sudo apt install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS);\n\
      - or start one in Docker with `just redis` and run the tests with REDIS_URL=redis://127.0.0.1:6379;\n\
@@ -44,7 +48,7 @@ impl Redis {
             };
             if let Err(err) = redis.try_connect().await {
                 panic!(
-                    "REDIS_URL is set to {}, but Redis does not answer there: {err}.\n\
+                    "{REDIS_UNREACHABLE}REDIS_URL is set to {}, but Redis does not answer there: {err}.\n\
                      Start it (`just redis`), or unset REDIS_URL to let the tests start their own \
                      redis-server.",
                     redis.url
@@ -59,7 +63,7 @@ impl Redis {
                 server: Some(server),
             },
             Err(err @ PrivateRedisError::NotInstalled) => {
-                panic!("{err} and REDIS_URL is not set.\n{INSTALL_HELP}")
+                panic!("{REDIS_UNREACHABLE}{err} and REDIS_URL is not set.\n{INSTALL_HELP}")
             }
             Err(err) => panic!("{err}"),
         }
@@ -84,7 +88,7 @@ impl Redis {
     pub async fn connection(&self) -> MultiplexedConnection {
         self.try_connect().await.unwrap_or_else(|err| {
             panic!(
-                "could not connect to the test's Redis at {}: {err}",
+                "{REDIS_UNREACHABLE}could not connect to the test's Redis at {}: {err}",
                 self.url
             )
         })

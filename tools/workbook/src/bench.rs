@@ -34,7 +34,7 @@ fn build_bins(
     bins: &[&str],
 ) -> Result<Vec<PathBuf>> {
     let scratch = Scratch::prepare(root, chapter, version)?;
-    if !cargo_build(&scratch.root, &scratch.target, chapter.package(), true)? {
+    if !cargo_build(&scratch.place(), chapter.package(), true)? {
         bail!("{version:?} of chapter {} does not build", chapter.number);
     }
     bins.iter()
@@ -265,7 +265,7 @@ fn runner_overhead(root: &Path, chapter: &Chapter) -> Result<(Duration, Duration
         Command::new(program)
             .current_dir(&scratch.root)
             .args(args)
-            .env("CARGO_TARGET_DIR", &scratch.target)
+            .envs(scratch.cargo_env())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()

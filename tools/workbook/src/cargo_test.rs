@@ -12,15 +12,18 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 /// How one test ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     Passed,
     Failed,
     Ignored,
+    /// The test returned without checking anything, because something it needs is missing (a
+    /// Docker engine): libtest says "ok", the test recorded why it did not run.
+    Skipped,
 }
 
 /// What a test run produced.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Every test by full name (`s1_2_drain::…`), with its verdict.
     pub tests: BTreeMap<String, Verdict>,
@@ -28,6 +31,10 @@ pub struct Report {
     pub messages: BTreeMap<String, String>,
     /// True if the code did not compile (or cargo failed before running tests).
     pub build_failed: bool,
+    /// The compiler's first error, when it did not compile.
+    pub first_error: Option<String>,
+    /// Why each skipped test did not run.
+    pub skip_reasons: BTreeMap<String, String>,
     /// Set when the run was stopped at the time limit.
     pub timed_out: bool,
     /// cargo's stderr, kept when it is not shown live.
@@ -38,83 +45,237 @@ impl Report {
     pub fn count(&self, verdict: Verdict) -> usize {
         self.tests.values().filter(|v| **v == verdict).count()
     }
+
+    /// Turns the "ok" of each test that recorded a skip into [`Verdict::Skipped`].
+    pub fn mark_skipped(&mut self, skips: &BTreeMap<String, String>) {
+        for (name, reason) in skips {
+            if let Some(verdict) = self.tests.get_mut(name)
+                && *verdict == Verdict::Passed
+            {
+                *verdict = Verdict::Skipped;
+                self.skip_reasons.insert(name.clone(), reason.clone());
+            }
+        }
+    }
 }
 
 /// Set by `just verify`: container tests must run, never skip for want of a Docker engine.
 pub static REQUIRE_DOCKER: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
-/// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in `dir`. With `show_build`, cargo's progress and compile errors
-/// go to the terminal as they happen; otherwise they are kept in the report.
-pub async fn run(
-    dir: &Path,
-    chapter: &Chapter,
-    target_dir: Option<&Path>,
-    show_build: bool,
-) -> Result<Report> {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+/// What the learner sees while the tests build and run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// cargo's progress and compile errors, as they happen (`just test`, `just watch`).
+    Build,
+    /// One line before a build that is not fresh (`just hint`, `just progress`).
+    Note,
+    /// Nothing (`just verify` prints its own lines).
+    Nothing,
+}
+
+/// Where a run builds: the workspace folder and the environment that points cargo at its
+/// target and build directories.
+#[derive(Debug, Clone)]
+pub struct Place<'a> {
+    pub dir: &'a Path,
+    pub env: Vec<(&'static str, std::path::PathBuf)>,
+    /// `--locked`: the lock file is exactly the committed one.
+    pub locked: bool,
+}
+
+impl<'a> Place<'a> {
+    /// The learner's own workspace, building where cargo builds by default.
+    pub fn learner(root: &'a Path) -> Place<'a> {
+        Place {
+            dir: root,
+            env: Vec::new(),
+            locked: true,
+        }
+    }
+}
+
+/// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in two steps: first it
+/// builds them, with no time limit (a first build on a slow laptop takes minutes, and a build is
+/// not a hang); then it runs them under the chapter's time limit, which therefore only ever
+/// measures the tests.
+pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Report> {
+    if let Some(failed) = build_step(place, chapter, show).await? {
+        return Ok(failed);
+    }
+    let test_target = chapter.test_target();
+    let base = base_args(place, chapter, &test_target);
+    let live = show == Show::Build;
+    // 2. Run, under the time limit.
+    if chapter.docker && live {
+        eprintln!(
+            "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
+             the first image build compiles every dependency (a few minutes); later ones reuse \
+             Docker's layer cache.",
+            chapter.number
+        );
+    }
+    let skips = tempdir_for_skips()?;
+    let mut command = cargo(place, &base);
     command
-        .current_dir(dir)
-        // `--tests`: every test target but doctests; the chapters keep their tests in tests/.
         .args([
-            "test",
-            "-p",
-            chapter.package(),
-            // Only the chapter's own tests (tests/chapterN): given code may have unit tests of
-            // its own, which pass before the learner starts; `verify` runs those separately.
-            "--test",
-            &chapter.test_target(),
             "--no-fail-fast",
             "--color",
+            "never",
+            "--",
+            "--color",
+            "never",
         ])
-        .arg(
-            if show_build && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                "always"
-            } else {
-                "never"
-            },
-        )
-        .args(["--", "--color", "never"])
         // With TEST_LOG the children's output is echoed live; libtest must not hold it back.
         .args(test_support::test_log_enabled().then_some("--nocapture"))
-        // Backtraces would bury the tests' own explanations.
+        .env(test_support::SKIPS_ENV, skips.path());
+    if chapter.docker && REQUIRE_DOCKER.load(std::sync::atomic::Ordering::Relaxed) {
+        command.env("WORKBOOK_REQUIRE_DOCKER", "1");
+    }
+    let (out, err, status) = supervise(command, live, Some(chapter.time_limit())).await?;
+    let Some(status) = status else {
+        return Ok(Report {
+            timed_out: true,
+            ..Report::default()
+        });
+    };
+    let mut report = parse(&out);
+    report.stderr = err;
+    report.mark_skipped(&test_support::recorded_skips(skips.path()));
+    // libtest reports failures with exit code 101 too; a run that printed no test line failed
+    // before any test ran.
+    if !status.success() && report.tests.is_empty() {
+        report.build_failed = true;
+        report.first_error = first_compile_error(&report.stderr);
+    }
+    Ok(report)
+}
+
+/// Builds the chapter's tests without running them; true if they built.
+pub async fn build(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<bool> {
+    Ok(build_step(place, chapter, show).await?.is_none())
+}
+
+/// `cargo test -p <package> --test chapterN [--locked]`.
+fn base_args<'a>(place: &Place<'_>, chapter: &'a Chapter, test_target: &'a str) -> Vec<&'a str> {
+    let mut base: Vec<&str> = vec![
+        "test",
+        "-p",
+        chapter.package(),
+        // Only the chapter's own tests (tests/chapterN): given code may have unit tests of
+        // its own, which pass before the learner starts; `verify` runs those separately.
+        "--test",
+        test_target,
+    ];
+    if place.locked {
+        base.push("--locked");
+    }
+    base
+}
+
+/// Step 1 of a run: the build, with no time limit. `Some(report)` if it failed.
+async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Option<Report>> {
+    let test_target = chapter.test_target();
+    let base = base_args(place, chapter, &test_target);
+    let live = show == Show::Build;
+    let color = if live && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        "always"
+    } else {
+        "never"
+    };
+    let first = first_build(place, chapter);
+    if show == Show::Note {
+        eprintln!(
+            "building chapter {}'s tests{}…",
+            chapter.number,
+            if first {
+                " (the first build compiles every dependency: a few minutes)"
+            } else {
+                ""
+            }
+        );
+    } else if live && first {
+        eprintln!(
+            "First build of chapter {}'s tests: cargo compiles every dependency once, which takes \
+             a few minutes (seconds from then on). Its progress follows.",
+            chapter.number
+        );
+    }
+    let mut build = cargo(place, &base);
+    build.args(["--no-run", "--color", color]);
+    let (_, build_err, status) = supervise(build, live, None).await?;
+    let Some(status) = status else {
+        unreachable!("a run without a time limit always ends with a status")
+    };
+    if status.success() {
+        return Ok(None);
+    }
+    Ok(Some(Report {
+        build_failed: true,
+        first_error: first_compile_error(&build_err),
+        stderr: build_err,
+        ..Report::default()
+    }))
+}
+
+/// `cargo <args>` in the place, in its own process group (so that a time-out or Ctrl-C can
+/// stop everything under it), with backtraces off (they would bury the tests' explanations).
+fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(place.dir)
+        .args(args)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    if let Some(target) = target_dir {
-        command.env("CARGO_TARGET_DIR", target);
+    for (key, value) in &place.env {
+        command.env(key, value);
     }
-    if chapter.docker {
-        if REQUIRE_DOCKER.load(std::sync::atomic::Ordering::Relaxed) {
-            command.env("WORKBOOK_REQUIRE_DOCKER", "1");
-        }
-        if show_build {
-            eprintln!(
-                "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
-                 the first build compiles every dependency (a few minutes); later ones reuse \
-                 Docker's layer cache.",
-                chapter.number
-            );
-        }
-    }
+    command
+}
+
+/// True when the chapter's test binary has never been built in this place: the next build
+/// compiles every dependency.
+fn first_build(place: &Place<'_>, chapter: &Chapter) -> bool {
+    let build_dir = place
+        .env
+        .iter()
+        .find(|(k, _)| *k == "CARGO_BUILD_BUILD_DIR")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| crate::scratch::learner_build_dir(place.dir));
+    let prefix = format!("{}-", chapter.test_target());
+    std::fs::read_dir(build_dir.join("debug/deps"))
+        .map(|entries| {
+            !entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        })
+        .unwrap_or(true)
+}
+
+/// Runs `command` to its end (or to `limit`), collecting stdout and stderr; with `live`,
+/// stderr is shown as it comes, minus the lines that only repeat what the summary says.
+/// `None` for the status means the time limit passed and everything was killed.
+async fn supervise(
+    mut command: Command,
+    live: bool,
+    limit: Option<std::time::Duration>,
+) -> Result<(String, String, Option<std::process::ExitStatus>)> {
     let mut child = command
         .spawn()
-        .context("running cargo test (is cargo on PATH?)")?;
+        .context("running cargo (is cargo on PATH?)")?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take();
-
-    // cargo's progress and compile errors are shown as they come (when asked), minus the lines
-    // that only repeat, less clearly, what the summary says.
     let stderr_task = tokio::spawn(async move {
         let mut kept = String::new();
         if let Some(stderr) = stderr {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if show_build && !is_noise(&line) {
+                if live && !is_noise(&line) {
                     eprintln!("{line}");
                 }
                 kept.push_str(&line);
@@ -134,39 +295,73 @@ pub async fn run(
         let err = stderr_task.await.unwrap_or_default();
         (out, err, status)
     };
-    let outcome = tokio::select! {
-        // The tests have their own deadlines of a few seconds each; this is the backstop for code
-        // that hangs in a way they cannot catch (chapters.toml `time_limit`, default 300 s).
-        finished = tokio::time::timeout(chapter.time_limit(), collect) => finished,
-        () = stop_requested() => {
-            // cargo runs in its own process group (so that a time-out can kill everything under
-            // it), which also means the terminal's Ctrl-C does not reach it: pass it on.
-            if let Some(pid) = pid {
-                let _ = test_support::process::kill_group(pid);
-            }
-            return Err(Interrupted.into());
+    let bounded = async {
+        match limit {
+            Some(limit) => tokio::time::timeout(limit, collect).await.ok(),
+            None => Some(collect.await),
         }
     };
-    match outcome {
-        Ok((out, err, status)) => {
-            let mut report = parse(&out);
-            report.stderr = err;
-            let status = status.context("waiting for cargo test")?;
-            // libtest reports failures with exit code 101 too; a build failure leaves no test lines.
-            report.build_failed = !status.success() && report.tests.is_empty();
-            Ok(report)
+    let kill = || {
+        if let Some(pid) = pid {
+            // The whole group: cargo, the test binary and every server it started.
+            let _ = test_support::process::kill_group(pid);
         }
-        Err(_) => {
-            if let Some(pid) = pid {
-                // The whole group: cargo, the test binary and every server it started.
-                let _ = test_support::process::kill_group(pid);
+    };
+    tokio::select! {
+        // The tests have their own deadlines of a few seconds each; the limit is the backstop
+        // for code that hangs in a way they cannot catch (chapters.toml `time_limit`).
+        finished = bounded => match finished {
+            Some((out, err, status)) => {
+                let status = status.context("waiting for cargo")?;
+                Ok((out, err, Some(status)))
             }
-            Ok(Report {
-                timed_out: true,
-                ..Report::default()
-            })
+            None => {
+                kill();
+                Ok((String::new(), String::new(), None))
+            }
+        },
+        () = stop_requested() => {
+            // cargo runs in its own process group, which also means the terminal's Ctrl-C
+            // does not reach it: pass it on.
+            kill();
+            Err(Interrupted.into())
         }
     }
+}
+
+/// A fresh folder where the tests record the tests they skipped (test-support's `skip`).
+fn tempdir_for_skips() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("workbook-skips-")
+        .tempdir()
+        .context("making a folder for skipped tests")
+}
+
+/// The compiler's first error, with its location and source lines: what to fix first.
+pub fn first_compile_error(stderr: &str) -> Option<String> {
+    let plain: Vec<String> = stderr
+        .lines()
+        .map(test_support::process::strip_ansi)
+        .collect();
+    let start = plain.iter().position(|l| {
+        l.starts_with("error[")
+            || (l.starts_with("error: ") && !l.starts_with("error: could not compile"))
+    })?;
+    let mut block = vec![plain[start].clone()];
+    for line in &plain[start + 1..] {
+        // The block ends at the next diagnostic or at cargo's summary.
+        if line.starts_with("error") || line.starts_with("warning") {
+            break;
+        }
+        block.push(line.clone());
+        if block.len() >= 25 {
+            break;
+        }
+    }
+    while block.last().is_some_and(|l| l.trim().is_empty()) {
+        block.pop();
+    }
+    Some(block.join("\n"))
 }
 
 /// The learner pressed Ctrl-C (or the runner was sent SIGTERM) while tests were running.

@@ -28,12 +28,47 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
 }
 
 /// The public images chapter 3's Dockerfile builds from.
-const CHAPTER3_BASES: [&str; 2] = [
-    "rust:1.95-trixie",
-    "gcr.io/distroless/cc-debian13:nonroot",
-];
+const CHAPTER3_BASES: [&str; 2] = ["rust:1.95-trixie", "gcr.io/distroless/cc-debian13:nonroot"];
 
-pub async fn doctor() -> Result<ExitCode> {
+/// The platform, as the learner would name it, and what it does not support.
+pub fn platform() -> (String, Option<&'static str>) {
+    let arch = std::env::consts::ARCH;
+    match std::env::consts::OS {
+        "linux" if is_wsl() => (format!("Linux on WSL 2 ({arch})"), None),
+        "linux" => (format!("Linux ({arch})"), None),
+        "macos" => (
+            format!(
+                "macOS ({})",
+                if arch == "aarch64" {
+                    "Apple Silicon"
+                } else {
+                    "Intel"
+                }
+            ),
+            Some(
+                "chapters 3 and 5 need Docker Desktop or OrbStack running; /proc is Linux's, so \
+                 2.5's live /proc test is skipped (your parser is still tested)",
+            ),
+        ),
+        other => (
+            format!("{other} ({arch})"),
+            Some("not supported: use Linux, macOS, or WSL 2 on Windows"),
+        ),
+    }
+}
+
+fn is_wsl() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"))
+}
+
+pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
+    let (platform, caveat) = platform();
+    println!("Checking this machine for the workbook…\n");
+    match caveat {
+        Some(caveat) => println!("• {:<15} {platform}: {caveat}", "platform"),
+        None => println!("✓ {:<15} {platform}", "platform"),
+    }
     let redis_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
     let redis_found = match &redis_url {
         Some(url) => Some(format!("REDIS_URL={url}")),
@@ -138,17 +173,19 @@ pub async fn doctor() -> Result<ExitCode> {
             }
         }
     }
-    let port_free = std::net::TcpListener::bind("127.0.0.1:3000").is_ok();
-    if port_free {
-        println!(
-            "✓ {:<15} free (`just serve` and `just run` use it)",
-            "port 3000"
-        );
-    } else {
-        println!(
-            "! {:<15} in use: stop what uses it, or run services with PORT=3001",
-            "port 3000"
-        );
+    for (port, what) in [
+        (4000, "the book (`just serve`)"),
+        (3000, "the services (`just run`)"),
+    ] {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            println!("✓ {:<15} free, for {what}", format!("port {port}"));
+        } else {
+            println!(
+                "! {:<15} in use (by {what} already, or another program): stop what uses it, or \
+                 run with PORT=…",
+                format!("port {port}")
+            );
+        }
     }
     if let Some(url) = redis_url {
         let reachable = match redis::Client::open(url.as_str()) {
@@ -166,13 +203,61 @@ pub async fn doctor() -> Result<ExitCode> {
             missing_required += 1;
         }
     }
+    offline_readiness(root);
     if missing_required == 0 {
-        println!("\nReady: `just test chapter1` to begin.");
+        println!("\nReady: `just serve` for the book, then `just test chapter1` to begin.");
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
             "\n{missing_required} required thing(s) missing: fix them, then run `just doctor` again."
         );
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Whether the machine could run the workshop with no network: what `just prefetch` recorded,
+/// and whether the chapters' tests are built now.
+fn offline_readiness(root: &std::path::Path) {
+    let record = std::fs::read_to_string(crate::prefetch::record_path(root))
+        .ok()
+        .and_then(|t| toml::from_str::<crate::prefetch::Prefetched>(&t).ok());
+    match record {
+        Some(done) if done.problems.is_empty() => {
+            let when = jiff::Timestamp::from_second(done.at as i64)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let missing: Vec<&String> = done
+                .images
+                .iter()
+                .filter(|i| !test_support::docker::has_image(i))
+                .collect();
+            if missing.is_empty() {
+                println!(
+                    "✓ {:<15} ready to work offline (`just prefetch` ran {when}{})",
+                    "offline",
+                    done.commit.map(|c| format!(" on {c}")).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "! {:<15} prefetched {when}, but these images are gone: {}; run `just prefetch` again",
+                    "offline",
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        Some(done) => println!(
+            "! {:<15} `just prefetch` ran with problems: {}",
+            "offline",
+            done.problems.join("; ")
+        ),
+        None => println!(
+            "• {:<15} not prepared: `just prefetch` fetches crates, builds every chapter and \
+             gets the images, for a day with poor network",
+            "offline"
+        ),
     }
 }

@@ -95,14 +95,11 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    // Named by the local date and time, so that a learner can tell backups apart at a glance
+    // (`ch01-graceful-shutdown-2026-12-01_14-05-09`), and sorting by name sorts by age.
+    let stamp = jiff::Zoned::now().strftime("%Y-%m-%d_%H-%M-%S").to_string();
     // Outside target/, so that `cargo clean` cannot delete a learner's work.
-    let backup = root
-        .join(".workbook/backups")
-        .join(format!("{}-{stamp}", chapter.folder));
+    let backup = backups_dir(root).join(format!("{}-{stamp}", chapter.folder));
     for (rel, starter, current) in &changed {
         let saved = backup.join(rel);
         std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
@@ -110,16 +107,94 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
         std::fs::write(root.join(rel), starter).with_context(|| format!("restoring {rel}"))?;
     }
     println!(
-        "Restored {} file(s). Your versions are in {}",
+        "Restored {} file(s). Your versions are in {}\n`just restore chapter{}` brings them back.",
         changed.len(),
-        backup.display()
+        backup.display(),
+        chapter.number
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backups_dir(root: &Path) -> std::path::PathBuf {
+    root.join(".workbook/backups")
+}
+
+/// The chapter's newest backup folder, if `just reset` made any.
+fn last_backup(root: &Path, chapter: &Chapter) -> Option<std::path::PathBuf> {
+    let prefix = format!("{}-", chapter.folder);
+    std::fs::read_dir(backups_dir(root))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .max_by_key(|e| {
+            // Newest by modification time: also orders the older, epoch-numbered backups.
+            e.metadata().and_then(|m| m.modified()).ok()
+        })
+        .map(|e| e.path())
+}
+
+/// Brings back the learner's files from the chapter's last backup (made by `reset`), after
+/// backing up what is there now, so that a restore can be undone too.
+pub fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
+    chapter.ensure_ready()?;
+    let Some(backup) = last_backup(root, chapter) else {
+        println!(
+            "There is no backup of chapter {}: `just reset chapter{}` makes one when it puts the \
+             starter back.",
+            chapter.number, chapter.number
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut files = Vec::new();
+    for file in &chapter.files {
+        let rel = format!("exercises/{}/{file}", chapter.folder);
+        if let Ok(saved) = std::fs::read_to_string(backup.join(&rel)) {
+            files.push((rel, saved));
+        }
+    }
+    println!("From {}:", backup.display());
+    for (rel, _) in &files {
+        println!("  {rel}");
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "restore asks before it overwrites your files, and there is no terminal to ask; run `just restore chapter{} --yes`",
+                chapter.number
+            );
+        }
+        print!("Put these back over the files there now? Those will be kept in a backup. [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("Nothing changed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let stamp = jiff::Zoned::now().strftime("%Y-%m-%d_%H-%M-%S").to_string();
+    let before = backups_dir(root).join(format!("{}-{stamp}-before-restore", chapter.folder));
+    for (rel, saved) in &files {
+        let current = root.join(rel);
+        if let Ok(text) = std::fs::read_to_string(&current) {
+            let keep = before.join(rel);
+            std::fs::create_dir_all(keep.parent().expect("a file path has a parent"))?;
+            std::fs::write(&keep, text).with_context(|| format!("backing up {rel}"))?;
+        }
+        std::fs::write(&current, saved).with_context(|| format!("restoring {rel}"))?;
+    }
+    println!(
+        "Restored {} file(s) from {}. What was there is in {}",
+        files.len(),
+        backup.display(),
+        before.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// The commit holding the pristine starter: the upstream branch if the clone has one (the
 /// learner may have committed their own work since), else `HEAD`.
-fn starter_revision(root: &Path) -> Result<String> {
+pub fn starter_revision(root: &Path) -> Result<String> {
     for candidate in ["origin/main", "origin/HEAD", "HEAD"] {
         let ok = Command::new("git")
             .current_dir(root)
@@ -138,7 +213,7 @@ fn starter_revision(root: &Path) -> Result<String> {
     )
 }
 
-fn git_show(root: &Path, rev: &str, rel: &str) -> Result<String> {
+pub fn git_show(root: &Path, rev: &str, rel: &str) -> Result<String> {
     let out = Command::new("git")
         .current_dir(root)
         .args(["show", &format!("{rev}:{rel}")])

@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cargo_test::{self, Report, Verdict};
-use crate::manifest::{Chapter, Manifest, Status};
+use crate::cargo_test::{self, Place, Report, Show, Verdict};
+use crate::manifest::{Chapter, Manifest, Section, Status};
 use crate::scratch::{Scratch, Version};
 
 /// Runs the chapter's tests against the learner's code (or the solution) and prints them by
@@ -21,7 +21,7 @@ pub async fn test(root: &Path, chapter: &Chapter, solution: bool, repeat: u32) -
         if repeat > 1 {
             println!("── run {run} of {repeat}");
         }
-        let report = run_tests(root, chapter, solution, true).await?;
+        let report = run_tests(root, chapter, solution, Show::Build).await?;
         print_report(chapter, &report);
         if !passed(&report) {
             all_green = false;
@@ -41,10 +41,12 @@ pub async fn test(root: &Path, chapter: &Chapter, solution: bool, repeat: u32) -
     })
 }
 
+/// Green: it built, nothing failed or hung, and every test ran (a skipped test proved nothing).
 fn passed(report: &Report) -> bool {
     !report.build_failed
         && !report.timed_out
         && report.count(Verdict::Failed) == 0
+        && report.count(Verdict::Skipped) == 0
         && report.count(Verdict::Passed) > 0
 }
 
@@ -53,13 +55,15 @@ pub async fn run_tests(
     root: &Path,
     chapter: &Chapter,
     solution: bool,
-    show_build: bool,
+    show: Show,
 ) -> Result<Report> {
     if solution {
         let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-        cargo_test::run(&scratch.root, chapter, Some(&scratch.target), show_build).await
+        cargo_test::run(&scratch.place(), chapter, show).await
     } else {
-        cargo_test::run(root, chapter, None, show_build).await
+        let report = cargo_test::run(&Place::learner(root), chapter, show).await?;
+        save_run(root, chapter, &report);
+        Ok(report)
     }
 }
 
@@ -68,30 +72,36 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
     let n = chapter.number;
     if report.timed_out {
         println!(
-            "\nThe tests were still running after {} s, so they were stopped (and every process \
-             they started with them). Some code is waiting for something that never happens: \
-             run `TEST_LOG=1 just test chapter{n}` to watch the service's output.",
+            "\nThe tests were still running {} s after they started (the build had finished \
+             before the clock started), so they were stopped, and every process they started \
+             with them. Some code is waiting for something that never happens: run \
+             `TEST_LOG=1 just test chapter{n}` to watch the service's output.",
             chapter.time_limit().as_secs()
         );
-        println!("chapter {n}: 0 passed, 1 failed");
+        println!("chapter {n}: 0 passed, 1 failed (stopped at the time limit)");
         return;
     }
     if report.build_failed {
-        if !report.stderr.is_empty() {
-            eprintln!("{}", report.stderr);
+        println!("\nChapter {n} does not compile yet, so no test could run.");
+        match &report.first_error {
+            Some(error) => {
+                println!("The compiler's first error (fix it first; the rest often follow):\n");
+                for line in error.lines() {
+                    println!("  {line}");
+                }
+            }
+            None if !report.stderr.is_empty() => eprintln!("{}", report.stderr),
+            None => {}
         }
-        println!(
-            "\nThe chapter does not compile yet (cargo's errors are above). Fix the first error, \
-             then run `just test chapter{n}` again."
-        );
-        println!("chapter {n}: 0 passed, 1 failed");
+        println!("\nThen run `just test chapter{n}` again.");
+        println!("chapter {n}: does not compile");
         return;
     }
     let color = std::io::stdout().is_terminal();
-    let (green, red, dim, reset) = if color {
-        ("\x1b[32m", "\x1b[31m", "\x1b[2m", "\x1b[0m")
+    let (green, red, yellow, dim, reset) = if color {
+        ("\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
     } else {
-        ("", "", "", "")
+        ("", "", "", "", "")
     };
     println!();
     for section in chapter.sections.iter().filter(|s| s.tests.is_some()) {
@@ -101,13 +111,24 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
             .filter(|(name, _)| chapter.section_of(name).is_some_and(|s| s.id == section.id))
             .collect();
         let ok = tests.iter().filter(|(_, v)| **v == Verdict::Passed).count();
+        let skipped = tests
+            .iter()
+            .filter(|(_, v)| **v == Verdict::Skipped)
+            .count();
         let mark = if ok == tests.len() && !tests.is_empty() {
             format!("{green}✓{reset}")
+        } else if skipped > 0 && ok + skipped == tests.len() {
+            format!("{yellow}-{reset}")
         } else {
             format!("{red}✗{reset}")
         };
+        let skipped_note = if skipped > 0 {
+            format!(", {skipped} skipped")
+        } else {
+            String::new()
+        };
         println!(
-            "{mark} {} {}  {dim}{ok}/{}{reset}",
+            "{mark} {} {}  {dim}{ok}/{}{skipped_note}{reset}",
             section.id,
             section.title,
             tests.len()
@@ -118,6 +139,7 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
                 Verdict::Passed => println!("    {green}✓{reset} {short}"),
                 Verdict::Failed => println!("    {red}✗{reset} {short}"),
                 Verdict::Ignored => println!("    {dim}- {short} (ignored){reset}"),
+                Verdict::Skipped => println!("    {yellow}- {short} (skipped: did not run){reset}"),
             }
         }
     }
@@ -131,43 +153,115 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
         for name in unmapped {
             println!(
                 "    {} {name}",
-                if report.tests[name] == Verdict::Passed {
-                    "✓"
-                } else {
-                    "✗"
+                match report.tests[name] {
+                    Verdict::Passed => "✓",
+                    Verdict::Failed => "✗",
+                    Verdict::Ignored | Verdict::Skipped => "-",
                 }
             );
         }
     }
 
     if let Some(first) = first_failure(chapter, report) {
-        let section = chapter.section_of(first);
-        println!("\n{red}First failing test{reset}: {first}");
         let message = report
             .messages
             .get(first)
             .map_or("(no message)", String::as_str);
-        for line in message.lines() {
-            println!("  {line}");
+        if let Some(why) = redis_unreachable(report) {
+            println!(
+                "\n{red}Redis is not reachable{reset}, so the tests that need it could not run. This is about the machine, not your code:"
+            );
+            for line in why.lines() {
+                println!("  {line}");
+            }
+        } else {
+            println!("\n{red}First failing test{reset}: {first}");
+            for line in message.lines() {
+                println!("  {line}");
+            }
+            if let Some(section) = blamed_section(chapter, first, message) {
+                println!("\nRead {}", section.where_to_read());
+            }
+            println!(
+                "Stuck? `just hint chapter{n}` gives a hint; `TEST_LOG=1 just test chapter{n}` shows the service's output."
+            );
         }
-        if let Some(section) = section {
-            println!("\nRead {}", section.where_to_read());
-        }
-        println!(
-            "Stuck? `just hint chapter{n}` gives a hint; `TEST_LOG=1 just test chapter{n}` shows the service's output."
-        );
-    } else if report.count(Verdict::Passed) > 0 {
+    } else if report.count(Verdict::Passed) > 0 && report.count(Verdict::Skipped) == 0 {
         println!(
             "\n{green}Every test passes.{reset} Compare with the reference: `just solution chapter{n}`."
+        );
+    } else if report.count(Verdict::Skipped) > 0 {
+        println!(
+            "\n{yellow}Every test that ran passes, but {} did not run.{reset}",
+            report.count(Verdict::Skipped)
         );
     } else {
         println!("\nNo tests ran: is the chapter's tests/ folder there?");
     }
-    println!(
+    println!("{}", summary_line(n, report));
+}
+
+/// `chapter 3: 0 passed, 13 failed, 7 skipped (no Docker engine: start it, then run again)`.
+pub fn summary_line(n: u32, report: &Report) -> String {
+    let mut line = format!(
         "chapter {n}: {} passed, {} failed",
         report.count(Verdict::Passed),
         report.count(Verdict::Failed)
     );
+    let skipped = report.count(Verdict::Skipped);
+    if skipped > 0 {
+        let reasons: std::collections::BTreeSet<&str> = report
+            .skip_reasons
+            .values()
+            .map(|r| r.split(':').next().unwrap_or(r).trim())
+            .collect();
+        let reasons: Vec<&str> = reasons.into_iter().collect();
+        line.push_str(&format!(
+            ", {skipped} skipped ({}: start it, then run again)",
+            reasons.join(", ")
+        ));
+    }
+    line
+}
+
+/// The message of a failure that says Redis could not be reached, if any test failed that way.
+fn redis_unreachable(report: &Report) -> Option<&str> {
+    report
+        .tests
+        .iter()
+        .filter(|(_, v)| **v == Verdict::Failed)
+        .filter_map(|(name, _)| report.messages.get(name))
+        .find_map(|m| {
+            m.find(test_support::redis_server::REDIS_UNREACHABLE)
+                .map(|at| &m[at + test_support::redis_server::REDIS_UNREACHABLE.len()..])
+        })
+}
+
+/// The section a failure is about: the one its message names ("See 1.5"), which a test chooses
+/// from what the service did, else the section the test belongs to.
+pub fn blamed_section<'c>(chapter: &'c Chapter, test: &str, message: &str) -> Option<&'c Section> {
+    named_sections(message)
+        .into_iter()
+        .find_map(|id| chapter.sections.iter().find(|s| s.id == id))
+        .or_else(|| chapter.section_of(test))
+}
+
+/// The section ids a message points to with "See N.M", in order.
+fn named_sections(message: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut rest = message;
+    while let Some(at) = rest.find("See ") {
+        rest = &rest[at + 4..];
+        let id: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let id = id.trim_end_matches('.');
+        if id.contains('.') {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
 }
 
 /// The failing test that comes first in the book's order.
@@ -188,20 +282,24 @@ pub async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && (event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove())
+            // The chapter's whole folder (src/, service/, workflow/, k8s/, tests/, …), minus
+            // what builds write.
+            && event
+                .paths
+                .iter()
+                .any(|p| !p.components().any(|c| c.as_os_str() == "target"))
         {
             let _ = tx.send(());
         }
     })
     .context("starting the file watcher")?;
     let dir = chapter.exercise_dir(root);
-    for sub in ["src", "tests"] {
-        watcher
-            .watch(&dir.join(sub), RecursiveMode::Recursive)
-            .with_context(|| format!("watching {}", dir.join(sub).display()))?;
-    }
+    watcher
+        .watch(&dir, RecursiveMode::Recursive)
+        .with_context(|| format!("watching {}", dir.display()))?;
     loop {
         print!("\x1b[2J\x1b[H");
-        let report = run_tests(root, chapter, false, true).await?;
+        let report = run_tests(root, chapter, false, Show::Build).await?;
         print_report(chapter, &report);
         println!("\nWatching {} for changes. Ctrl-C to stop.", dir.display());
         tokio::select! {
@@ -218,17 +316,42 @@ pub async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
 pub async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let n = chapter.number;
-    println!("Running chapter {n}'s tests to find the first failure…");
-    let report = run_tests(root, chapter, false, false).await?;
+    let report = match last_run(root, chapter) {
+        Some(report) => {
+            println!(
+                "Using the result of your last `just test chapter{n}` (no file has changed since)."
+            );
+            report
+        }
+        None => {
+            println!("Running chapter {n}'s tests to find the first failure…");
+            run_tests(root, chapter, false, Show::Note).await?
+        }
+    };
     if report.build_failed {
         println!("The chapter does not compile yet; `just test chapter{n}` shows the errors.");
+        return Ok(ExitCode::FAILURE);
+    }
+    if report.timed_out {
+        println!(
+            "The tests hung until the time limit; `TEST_LOG=1 just test chapter{n}` shows what \
+             the service was doing."
+        );
         return Ok(ExitCode::FAILURE);
     }
     let Some(first) = first_failure(chapter, &report) else {
         println!("Every test of chapter {n} passes: no hint needed.");
         return Ok(ExitCode::SUCCESS);
     };
-    let Some(section) = chapter.section_of(first) else {
+    let message = report.messages.get(first).map_or("", String::as_str);
+    if redis_unreachable(&report).is_some() {
+        println!(
+            "The tests could not reach a Redis, which is about the machine, not your code: \
+             `just doctor` says how to get one."
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let Some(section) = blamed_section(chapter, first, message) else {
         println!(
             "The first failing test, {first}, belongs to no section; read its message with `just test chapter{n}`."
         );
@@ -281,37 +404,114 @@ pub async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every chapter, with a bar of tests passing out of total.
+/// Every chapter, with a bar of tests passing out of total; a row is printed as soon as its
+/// chapter has run.
 pub async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
-    println!("Running each chapter's tests (this builds them the first time)…\n");
-    let mut rows = Vec::new();
+    println!(
+        "Running each chapter's tests against your code, one chapter at a time (the first time, \
+         each chapter is built first: minutes, not seconds)…\n"
+    );
     for chapter in &manifest.chapters {
+        let label = format!("{} {}", chapter.number, chapter.title);
         if chapter.status != Status::Ready {
-            rows.push((chapter, None));
+            println!("{label:<24} {:<20}  not written yet", "");
             continue;
         }
-        let started = Instant::now();
-        let report = run_tests(root, chapter, false, false).await?;
-        rows.push((chapter, Some((report, started.elapsed()))));
-    }
-    for (chapter, result) in rows {
-        let label = format!("{} {}", chapter.number, chapter.title);
-        match result {
-            None => println!("{label:<24} {:<20}  not written yet", ""),
-            Some((report, _)) if report.build_failed => {
-                println!(
-                    "{label:<24} {:<20}  does not compile: `just test chapter{}`",
-                    "", chapter.number
-                )
-            }
-            Some((report, _)) => {
-                let passed = report.count(Verdict::Passed);
-                let total = report.tests.len();
-                println!("{label:<24} {}  {passed}/{total}", bar(passed, total, 20));
-            }
+        let report = run_tests(root, chapter, false, Show::Note).await?;
+        if report.build_failed {
+            println!(
+                "{label:<24} {:<20}  does not compile: `just test chapter{}`",
+                "", chapter.number
+            );
+        } else if report.timed_out {
+            println!(
+                "{label:<24} {:<20}  hung until the time limit: `just test chapter{}`",
+                "", chapter.number
+            );
+        } else {
+            let passed = report.count(Verdict::Passed);
+            let skipped = report.count(Verdict::Skipped);
+            // Skipped tests are not part of the bar: they neither passed nor failed.
+            let total = report.tests.len();
+            let skipped_note = if skipped > 0 {
+                format!("  ({skipped} skipped: did not run)")
+            } else {
+                String::new()
+            };
+            println!(
+                "{label:<24} {}  {passed}/{total}{skipped_note}",
+                bar(passed, total, 20)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report of the learner's last run of this chapter, if no file of the chapter (nor the
+/// manifest) has changed since.
+fn last_run(root: &Path, chapter: &Chapter) -> Option<Report> {
+    let text = std::fs::read_to_string(last_run_path(root, chapter)).ok()?;
+    let saved: SavedRun = toml::from_str(&text).ok()?;
+    (saved.fingerprint == fingerprint(root, chapter)).then_some(saved.report)
+}
+
+/// Keeps the report of a run of the learner's code for `just hint`.
+fn save_run(root: &Path, chapter: &Chapter, report: &Report) {
+    let saved = SavedRun {
+        fingerprint: fingerprint(root, chapter),
+        report: report.clone(),
+    };
+    let path = last_run_path(root, chapter);
+    if let (Some(parent), Ok(text)) = (path.parent(), toml::to_string(&saved)) {
+        let _ = std::fs::create_dir_all(parent);
+        let _ = std::fs::write(path, text);
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRun {
+    fingerprint: String,
+    report: Report,
+}
+
+fn last_run_path(root: &Path, chapter: &Chapter) -> std::path::PathBuf {
+    root.join("target/workbook/last-run")
+        .join(format!("{}.toml", chapter.folder))
+}
+
+/// Names, sizes and modification times of every file of the chapter (not its build output)
+/// and of the manifest, hashed: any edit changes it.
+fn fingerprint(root: &Path, chapter: &Chapter) -> String {
+    use std::hash::{Hash, Hasher};
+    fn walk(dir: &Path, hasher: &mut std::collections::hash_map::DefaultHasher) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            if entry.file_name() == "target" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, hasher);
+            } else if let Ok(meta) = entry.metadata() {
+                path.hash(hasher);
+                meta.len().hash(hasher);
+                meta.modified().ok().hash(hasher);
+            }
+        }
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    walk(&chapter.exercise_dir(root), &mut hasher);
+    std::fs::metadata(root.join("chapters.toml"))
+        .and_then(|m| m.modified())
+        .ok()
+        .hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// `██████░░░░` for `done` of `total`.

@@ -19,6 +19,7 @@ mod files;
 mod lab_cmd;
 mod learner;
 mod manifest;
+mod prefetch;
 mod redis_lab;
 mod run;
 mod scratch;
@@ -66,6 +67,22 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Bring back your files from the last `just reset` of a chapter.
+    Restore {
+        chapter: Option<String>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Prepare this machine to work offline: crates, builds, mdbook, container images.
+    Prefetch {
+        /// Also write every image to this file (`docker save`), to hand out.
+        #[arg(long, value_name = "FILE")]
+        save: Option<std::path::PathBuf>,
+        /// Load the images from a file made by `--save` (`docker load`), and do nothing else.
+        #[arg(long, value_name = "FILE", conflicts_with = "save")]
+        load: Option<std::path::PathBuf>,
+    },
     /// Check this machine for everything the workbook needs.
     Doctor,
     /// Run a chapter's service (with a Redis if none is running).
@@ -105,6 +122,7 @@ impl Command {
             | Command::Hint { chapter }
             | Command::Solution { chapter }
             | Command::Reset { chapter, .. }
+            | Command::Restore { chapter, .. }
             | Command::Run { chapter, .. }
             | Command::Bench { chapter } => {
                 if chapter.as_deref().is_some_and(|c| c.trim().is_empty()) {
@@ -112,6 +130,7 @@ impl Command {
                 }
             }
             Command::Progress
+            | Command::Prefetch { .. }
             | Command::Doctor
             | Command::Verify
             | Command::Redis { .. }
@@ -152,26 +171,48 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             solution,
             repeat,
         } => {
-            let chapter = manifest.find(chapter.as_deref())?;
+            let chapter = manifest.find_for(chapter.as_deref(), "test")?;
             learner::test(&root, chapter, solution, repeat).await
         }
         Command::Watch { chapter } => {
-            learner::watch(&root, manifest.find(chapter.as_deref())?).await
+            learner::watch(&root, manifest.find_for(chapter.as_deref(), "watch")?).await
         }
-        Command::Hint { chapter } => learner::hint(&root, manifest.find(chapter.as_deref())?).await,
+        Command::Hint { chapter } => {
+            learner::hint(&root, manifest.find_for(chapter.as_deref(), "hint")?).await
+        }
         Command::Progress => learner::progress(&root, &manifest).await,
-        Command::Solution { chapter } => files::solution(&root, manifest.find(chapter.as_deref())?),
-        Command::Reset { chapter, yes } => {
-            files::reset(&root, manifest.find(chapter.as_deref())?, yes)
+        Command::Solution { chapter } => {
+            files::solution(&root, manifest.find_for(chapter.as_deref(), "solution")?)
         }
-        Command::Doctor => doctor::doctor().await,
+        Command::Reset { chapter, yes } => {
+            files::reset(&root, manifest.find_for(chapter.as_deref(), "reset")?, yes)
+        }
+        Command::Restore { chapter, yes } => files::restore(
+            &root,
+            manifest.find_for(chapter.as_deref(), "restore")?,
+            yes,
+        ),
+        Command::Prefetch { save, load } => {
+            prefetch::prefetch(&root, &manifest, save.as_deref(), load.as_deref()).await
+        }
+        Command::Doctor => doctor::doctor(&root).await,
         Command::Run {
             chapter,
             solution,
             args,
-        } => run::run(&root, manifest.find(chapter.as_deref())?, solution, &args).await,
+        } => {
+            run::run(
+                &root,
+                manifest.find_for(chapter.as_deref(), "run")?,
+                solution,
+                &args,
+            )
+            .await
+        }
         Command::Verify => verify::verify(&root, &manifest).await,
-        Command::Bench { chapter } => bench::bench(&root, manifest.find(chapter.as_deref())?).await,
+        Command::Bench { chapter } => {
+            bench::bench(&root, manifest.find_for(chapter.as_deref(), "bench")?).await
+        }
         Command::Redis { stop } => redis_lab::redis(&root, stop).await,
         Command::Lab { args } => lab_cmd::lab(&root, &args).await,
         Command::List => {

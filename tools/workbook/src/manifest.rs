@@ -83,11 +83,14 @@ impl Manifest {
 
     /// Finds a chapter by any of the names a learner might type: `chapter3`, `ch3`, `ch03`, `3`,
     /// `03`, its folder, or one of its aliases. Errors list every chapter.
-    pub fn find(&self, name: Option<&str>) -> Result<&Chapter> {
+    ///
+    /// `recipe` is the command that was typed (`test`, `hint`, …): the messages show it
+    /// (`just hint chapter1`).
+    pub fn find_for(&self, name: Option<&str>, recipe: &str) -> Result<&Chapter> {
         let Some(name) = name else {
             bail!(
-                "which chapter? Name one, for example `just test chapter1`.\n\n{}",
-                self.listing()
+                "which chapter? Name one, for example `just {recipe} chapter1`.\n\n{}",
+                self.listing_for(recipe)
             );
         };
         let wanted = name.trim().to_ascii_lowercase();
@@ -106,12 +109,20 @@ impl Manifest {
                     || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(&wanted))
             })
             .ok_or_else(|| {
-                anyhow::anyhow!("there is no chapter called {name:?}.\n\n{}", self.listing())
+                anyhow::anyhow!(
+                    "there is no chapter called {name:?}.\n\n{}",
+                    self.listing_for(recipe)
+                )
             })
     }
 
     /// The chapters as a list a learner can pick from.
     pub fn listing(&self) -> String {
+        self.listing_for("test")
+    }
+
+    /// The chapters, each with the command `just <recipe> chapterN`.
+    pub fn listing_for(&self, recipe: &str) -> String {
         let mut out = String::from("The chapters:\n");
         for c in &self.chapters {
             let planned = match c.status {
@@ -121,7 +132,7 @@ impl Manifest {
             };
             let _ = writeln!(
                 out,
-                "  {}  {:<20} just test chapter{}   (also: ch{}, {}){planned}",
+                "  {}  {:<20} just {recipe} chapter{}   (also: ch{}, {}){planned}",
                 c.number,
                 c.title,
                 c.number,
@@ -228,7 +239,7 @@ impl Section {
     pub fn where_to_read(&self) -> String {
         match &self.page {
             Some(page) => format!(
-                "section {} \"{}\": http://localhost:3000/{} (book/src/{page})",
+                "section {} \"{}\": http://localhost:4000/{} (book/src/{page})",
                 self.id,
                 self.title,
                 page.replace(".md", ".html")
@@ -260,16 +271,24 @@ mod tests {
             "Chapter1",
             "ch01-graceful-shutdown",
         ] {
-            assert_eq!(m.find(Some(name)).unwrap().number, 1, "{name}");
+            assert_eq!(m.find_for(Some(name), "test").unwrap().number, 1, "{name}");
         }
-        assert_eq!(m.find(Some("containers")).unwrap().number, 3);
+        assert_eq!(m.find_for(Some("containers"), "test").unwrap().number, 3);
+    }
+
+    #[test]
+    fn a_missing_chapter_is_asked_for_with_the_command_that_was_typed() {
+        let m = manifest();
+        let err = m.find_for(None, "hint").unwrap_err().to_string();
+        assert!(err.contains("just hint chapter1"), "{err}");
+        assert!(!err.contains("just test"), "{err}");
     }
 
     #[test]
     fn an_unknown_or_missing_chapter_lists_the_chapters() {
         let m = manifest();
         for name in [Some("chapter9"), Some("banana"), None] {
-            let err = m.find(name).unwrap_err().to_string();
+            let err = m.find_for(name, "test").unwrap_err().to_string();
             assert!(err.contains("just test chapter1"), "{err}");
             assert!(err.contains("Horizontal scaling"), "{err}");
         }

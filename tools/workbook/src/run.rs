@@ -20,13 +20,21 @@ pub async fn run(
     extra: &[String],
 ) -> Result<ExitCode> {
     chapter.ensure_ready()?;
-    let (dir, target) = if solution {
-        let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-        (scratch.root, scratch.target)
+    let scratch = if solution {
+        Some(Scratch::prepare(root, chapter, Version::Solution)?)
     } else {
-        (root.to_path_buf(), root.join("target"))
+        None
     };
-    let built = cargo_build(&dir, &target, chapter.package(), false)?;
+    let (place, target) = match &scratch {
+        Some(scratch) => (scratch.place(), scratch.target.clone()),
+        None => (
+            crate::cargo_test::Place::learner(root),
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), std::path::PathBuf::from),
+        ),
+    };
+    let dir = place.dir.to_path_buf();
+    let built = cargo_build(&place, chapter.package(), false)?;
     if !built {
         bail!(
             "the chapter does not build; `just test chapter{}` explains the errors",
@@ -73,15 +81,8 @@ pub async fn run(
     if let Some(url) = &redis_url {
         command.env("REDIS_URL", url);
     }
-    // Chapter 3's service defaults to 8080, as in its image; the others default to 3000.
-    if !chapter.docker
-        && std::env::var_os("PORT").is_none()
-        && std::net::TcpListener::bind("127.0.0.1:3000").is_err()
-    {
-        // Usually the book (`just serve`) holds 3000; the service's own default stays 3000.
-        eprintln!("Port 3000 is busy (the book, probably), so the service gets PORT=3001.");
-        command.env("PORT", "3001");
-    }
+    // The book is served on 4000, so the services' 3000 (chapter 3's 8080) is free while it is
+    // open, and every `curl localhost:3000/…` in the book works as printed.
     let mut child = command
         .stdin(Stdio::inherit())
         .spawn()

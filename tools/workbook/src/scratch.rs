@@ -3,8 +3,11 @@
 //! either version.
 //!
 //! The copy lives in `target/workbook/scratch/<folder>/` as a small workspace of its own (the
-//! root `Cargo.toml` and `Cargo.lock`, the chapter, and a link to `tools/`), and builds into its
-//! own target directory, so that its binaries never replace the learner's.
+//! root `Cargo.toml` and `Cargo.lock`, the chapter, and a link to `tools/`). Its finished
+//! binaries go to a target directory of their own, so that they never replace the learner's,
+//! while its intermediate artifacts share the learner's build directory (cargo's
+//! `build.build-dir`): every dependency the learner's last run compiled is reused, and only the
+//! chapter itself is compiled again.
 
 use std::path::{Path, PathBuf};
 
@@ -17,14 +20,17 @@ use crate::manifest::Chapter;
 pub struct Scratch {
     /// The workspace root.
     pub root: PathBuf,
-    /// Its target directory, shared by every scratch copy so dependencies build once.
+    /// Its target directory (final binaries), shared by every scratch copy.
     pub target: PathBuf,
+    /// The build directory it shares with the learner's workspace.
+    pub build_dir: PathBuf,
 }
 
 /// Which files to lay over the copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
-    /// The starter as it is in exercises/.
+    /// The starter as committed (the learner's edits left out): exercises/ with the learner's
+    /// files taken from git.
     Starter,
     /// exercises/ with solutions/ laid over it.
     Solution,
@@ -55,6 +61,15 @@ impl Scratch {
                 .collect(),
         };
         copy_tree(&chapter.exercise_dir(root), &exercise, &overlaid)?;
+        if version == Version::Starter {
+            // The working tree may hold the learner's progress; the starter is what git has.
+            let rev = crate::files::starter_revision(root)?;
+            for file in &chapter.files {
+                let rel = format!("exercises/{}/{file}", chapter.folder);
+                let starter = crate::files::git_show(root, &rev, &rel)?;
+                write_if_changed(&exercise.join(file), &starter)?;
+            }
+        }
         if version == Version::Solution {
             for file in &chapter.files {
                 let from = chapter.solution_dir(root).join(file);
@@ -64,9 +79,13 @@ impl Scratch {
                 copy_if_changed(&from, &exercise.join(file))?;
             }
         }
-        for file in ["Cargo.toml", "Cargo.lock", "chapters.toml"] {
+        for file in ["Cargo.lock", "chapters.toml"] {
             copy_if_changed(&root.join(file), &scratch.join(file))?;
         }
+        write_if_changed(
+            &scratch.join("Cargo.toml"),
+            &scratch_manifest(root, chapter, version)?,
+        )?;
         // The repository's own pipeline, which chapter 4's given code checks.
         if root.join(".github").is_dir() {
             copy_tree(&root.join(".github"), &scratch.join(".github"), &[])?;
@@ -87,7 +106,27 @@ impl Scratch {
         Ok(Scratch {
             root: scratch,
             target: base.join("scratch-target"),
+            build_dir: learner_build_dir(root),
         })
+    }
+
+    /// Where cargo runs for this copy, and the environment that points it at the copy's target
+    /// directory and the shared build directory. Not `--locked`: the copy's workspace has one
+    /// chapter of five, so cargo prunes the lock file's other entries (it changes no version).
+    pub fn place(&self) -> crate::cargo_test::Place<'_> {
+        crate::cargo_test::Place {
+            dir: &self.root,
+            env: self.cargo_env(),
+            locked: false,
+        }
+    }
+
+    /// `CARGO_TARGET_DIR` and `CARGO_BUILD_BUILD_DIR` for cargo commands in this copy.
+    pub fn cargo_env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("CARGO_TARGET_DIR", self.target.clone()),
+            ("CARGO_BUILD_BUILD_DIR", self.build_dir.clone()),
+        ]
     }
 
     /// The chapter's binary in this copy, once built.
@@ -96,13 +135,91 @@ impl Scratch {
     }
 }
 
-/// `cargo build -p package` in the workspace at `dir`, into `target`; true if it built.
-pub fn cargo_build(dir: &Path, target: &Path, package: &str, quiet: bool) -> Result<bool> {
+/// Where the learner's workspace at `root` keeps cargo's intermediate artifacts: as cargo
+/// decides it, `CARGO_BUILD_BUILD_DIR`, else `CARGO_TARGET_DIR`, else `target/`.
+pub fn learner_build_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_BUILD_BUILD_DIR")
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        })
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The workspace manifest of a scratch copy: the root one, plus a profile setting for the
+/// packages whose files differ from the learner's (the chapter, and the path dependencies
+/// inside its folder). cargo names artifacts by a hash that includes a package's path relative
+/// to its workspace, which is the same in the copy; the setting (a codegen-unit count of its
+/// own, which changes nothing a test can see) makes the hash differ, so that the copies and the
+/// learner's workspace never take each other's artifacts in the build directory they share.
+fn scratch_manifest(root: &Path, chapter: &Chapter, version: Version) -> Result<String> {
+    // dev's default is 256; each copy gets its own number.
+    let units = match version {
+        Version::Solution => 255,
+        Version::Starter => 254,
+    };
+    let path = root.join("Cargo.toml");
+    let mut manifest =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    manifest.push_str(
+        "\n# Added by the workbook's scratch copy (tools/workbook/src/scratch.rs): keeps this \
+         copy's\n# artifacts apart from the learner's in the build directory they share.\n",
+    );
+    for package in chapter_packages(&chapter.exercise_dir(root))? {
+        manifest.push_str(&format!(
+            "[profile.dev.package.{package}]\ncodegen-units = {units}\n"
+        ));
+    }
+    Ok(manifest)
+}
+
+/// The chapter's package and the path dependencies it names inside its own folder.
+fn chapter_packages(dir: &Path) -> Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        package: Package,
+        #[serde(default)]
+        dependencies: toml::Table,
+    }
+    #[derive(serde::Deserialize)]
+    struct Package {
+        name: String,
+    }
+    let read = |dir: &Path| -> Result<Manifest> {
+        let path = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+    };
+    let chapter = read(dir)?;
+    let mut packages = vec![chapter.package.name.clone()];
+    for spec in chapter.dependencies.values() {
+        if let Some(rel) = spec.get("path").and_then(|p| p.as_str())
+            && !rel.starts_with("..")
+        {
+            packages.push(read(&dir.join(rel))?.package.name);
+        }
+    }
+    Ok(packages)
+}
+
+/// `cargo build -p package` in `place`; true if it built.
+pub fn cargo_build(
+    place: &crate::cargo_test::Place<'_>,
+    package: &str,
+    quiet: bool,
+) -> Result<bool> {
     let mut cargo = std::process::Command::new("cargo");
     cargo
-        .current_dir(dir)
+        .current_dir(place.dir)
         .args(["build", "-p", package])
-        .env("CARGO_TARGET_DIR", target);
+        .args(place.locked.then_some("--locked"))
+        .envs(place.env.iter().map(|(k, v)| (k, v)));
     if quiet {
         cargo.arg("--quiet");
     }
@@ -130,6 +247,16 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn write_if_changed(to: &Path, text: &str) -> Result<()> {
+    if std::fs::read_to_string(to).ok().as_deref() == Some(text) {
+        return Ok(());
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(to, text).with_context(|| format!("writing {}", to.display()))
 }
 
 fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::book;
-use crate::cargo_test::{self, Verdict};
+use crate::cargo_test::{self, Place, Show, Verdict};
 use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
 
@@ -209,7 +209,7 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
 
     // The starter as the learner receives it: it must compile, and every test must fail.
     let t = Instant::now();
-    let report = cargo_test::run(root, chapter, None, false).await?;
+    let report = cargo_test::run(&Place::learner(root), chapter, Show::Nothing).await?;
     let mut problems = Vec::new();
     if report.timed_out {
         problems.push("the starter's tests hung past the time limit".to_owned());
@@ -244,7 +244,8 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
     // The solution, over a scratch copy: clippy-clean, and every test passes.
     let t = Instant::now();
     let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-    let env = [("CARGO_TARGET_DIR", scratch.target.as_path())];
+    let scratch_env = scratch.cargo_env();
+    let env: Vec<(&str, &Path)> = scratch_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
     checks.record(
         &format!("chapter {n}: clippy -D warnings on the solution"),
         command(
@@ -264,7 +265,7 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
         t,
     );
     let t = Instant::now();
-    let report = cargo_test::run(&scratch.root, chapter, Some(&scratch.target), false).await?;
+    let report = cargo_test::run(&scratch.place(), chapter, Show::Nothing).await?;
     let mut problems = Vec::new();
     if report.timed_out {
         problems.push("the solution's tests hung past the time limit".to_owned());

@@ -1,0 +1,307 @@
+//! `just prefetch`: gets a machine ready the day before, for a room with poor network.
+//!
+//! 1. every crate the workspace and the services' own lock files name (`cargo fetch`);
+//! 2. mdbook, pinned, if it is missing (the book);
+//! 3. every ready chapter's tests, built for the starter and for the solution;
+//! 4. where a Docker engine runs: every image the Dockerfiles and the compose file start from
+//!    (pulled if not present), and the lab's images built; `--save FILE` writes them all to one
+//!    file an instructor can hand out, which `just prefetch --load FILE` loads on another
+//!    machine.
+//!
+//! It writes `target/workbook/prefetched.toml`, which `just doctor` reads to say whether the
+//! machine is ready to work offline. The images are found in the files (`FROM` lines and
+//! `image:` keys), not listed here, so a new chapter's images are prefetched too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+
+use crate::cargo_test::{self, Place, Show};
+use crate::manifest::{Manifest, Status};
+use crate::scratch::{Scratch, Version};
+
+/// What `prefetch` did, for `doctor`.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Prefetched {
+    /// When it ran (seconds since the Unix epoch).
+    pub at: u64,
+    /// The commit it ran on, if git knows.
+    pub commit: Option<String>,
+    /// Chapters whose tests were built, starter and solution.
+    pub chapters_built: Vec<u32>,
+    /// Images present after it ran.
+    pub images: Vec<String>,
+    /// What did not work.
+    pub problems: Vec<String>,
+}
+
+pub fn record_path(root: &Path) -> PathBuf {
+    root.join("target/workbook/prefetched.toml")
+}
+
+pub async fn prefetch(
+    root: &Path,
+    manifest: &Manifest,
+    save: Option<&Path>,
+    load: Option<&Path>,
+) -> Result<ExitCode> {
+    if let Some(file) = load {
+        return load_images(file);
+    }
+    let mut done = Prefetched {
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        commit: git(root, &["rev-parse", "--short", "HEAD"]),
+        ..Prefetched::default()
+    };
+
+    println!("1/4 fetching every crate (cargo fetch)…");
+    let mut manifests = vec![root.join("Cargo.toml")];
+    manifests.extend(service_manifests(root));
+    for manifest_path in &manifests {
+        let ok = Command::new("cargo")
+            .args(["fetch", "--locked", "--manifest-path"])
+            .arg(manifest_path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            done.problems.push(format!(
+                "cargo fetch failed for {}",
+                manifest_path.display()
+            ));
+        }
+    }
+
+    println!("2/4 mdbook for the book…");
+    if Command::new("mdbook").arg("--version").output().is_err() {
+        let ok = Command::new("cargo")
+            .args([
+                "install",
+                "--locked",
+                &format!("mdbook@{}", crate::doctor::MDBOOK_VERSION),
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            done.problems.push("installing mdbook failed".into());
+        }
+    }
+
+    println!("3/4 building every chapter's tests, starter and solution (the first time: minutes)…");
+    for chapter in manifest
+        .chapters
+        .iter()
+        .filter(|c| c.status == Status::Ready)
+    {
+        println!("    chapter {}: your code", chapter.number);
+        let starter = cargo_test::build(&Place::learner(root), chapter, Show::Build).await?;
+        println!("    chapter {}: the reference solution", chapter.number);
+        let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
+        let solution = cargo_test::build(&scratch.place(), chapter, Show::Build).await?;
+        if starter && solution {
+            done.chapters_built.push(chapter.number);
+        } else {
+            done.problems.push(format!(
+                "chapter {}'s tests did not build ({})",
+                chapter.number,
+                if starter { "solution" } else { "your code" }
+            ));
+        }
+    }
+
+    println!("4/4 container images…");
+    if test_support::docker::engine().is_ok() {
+        for image in images_named(root) {
+            if !test_support::docker::has_image(&image) {
+                println!("    pulling {image}");
+                let ok = Command::new("docker")
+                    .args(["pull", &image])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    done.problems.push(format!("could not pull {image}"));
+                    continue;
+                }
+            }
+            done.images.push(image);
+        }
+        println!("    building the lab's images");
+        match lab::Lab::new(root, 8080).and_then(|lab| lab.compose(&["build"])) {
+            Ok(_) => {}
+            Err(err) => done
+                .problems
+                .push(format!("building the lab's images: {err:#}")),
+        }
+        if let Some(file) = save {
+            println!(
+                "    saving {} image(s) to {}",
+                done.images.len(),
+                file.display()
+            );
+            let ok = Command::new("docker")
+                .args(["save", "-o"])
+                .arg(file)
+                .args(&done.images)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                done.problems
+                    .push(format!("docker save to {} failed", file.display()));
+            }
+        }
+    } else {
+        done.problems.push(
+            "no Docker engine: chapters 3 and 5 will need the network (or `just prefetch --load \
+             FILE` from a machine that has the images)"
+                .into(),
+        );
+    }
+
+    let path = record_path(root);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, toml::to_string(&done)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    if done.problems.is_empty() {
+        println!("\nThis machine is ready to work offline. `just doctor` says so too.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\nDone, with problems:");
+        for p in &done.problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn load_images(file: &Path) -> Result<ExitCode> {
+    test_support::docker::engine().map_err(|why| {
+        anyhow::anyhow!("`just prefetch --load` needs a running Docker engine: {why}")
+    })?;
+    let ok = Command::new("docker")
+        .args(["load", "-i"])
+        .arg(file)
+        .status()
+        .context("running docker load")?
+        .success();
+    if ok {
+        println!("Loaded the images in {}.", file.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anyhow::bail!("docker load -i {} failed", file.display())
+    }
+}
+
+/// The manifests of the projects that are not workspace members (the services, which are their
+/// own Docker contexts, and chapter 4's sample app).
+fn service_manifests(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for chapter in std::fs::read_dir(root.join("exercises"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for sub in std::fs::read_dir(chapter.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let manifest = sub.path().join("Cargo.toml");
+            if sub.path().is_dir() && manifest.is_file() && sub.path().join("Cargo.lock").is_file()
+            {
+                found.push(manifest);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every image a Dockerfile starts `FROM` (not its own stages) or the compose file names.
+pub fn images_named(root: &Path) -> Vec<String> {
+    let mut images = std::collections::BTreeSet::new();
+    let mut dockerfiles = Vec::new();
+    for top in ["exercises", "solutions"] {
+        find_dockerfiles(&root.join(top), &mut dockerfiles);
+    }
+    for file in dockerfiles {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut stages = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
+            {
+                let image = words
+                    .iter()
+                    .skip(1)
+                    .find(|w| !w.starts_with("--"))
+                    .copied()
+                    .unwrap_or("");
+                if !image.is_empty() && !stages.contains(image) {
+                    images.insert(image.to_owned());
+                }
+                if let Some(pos) = words.iter().position(|w| w.eq_ignore_ascii_case("AS"))
+                    && let Some(stage) = words.get(pos + 1)
+                {
+                    stages.insert(stage.to_string());
+                }
+            }
+        }
+    }
+    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap_or_default();
+    for line in compose.lines() {
+        if let Some(image) = line.trim().strip_prefix("image:") {
+            images.insert(image.trim().trim_matches('"').to_owned());
+        }
+    }
+    images.into_iter().collect()
+}
+
+fn find_dockerfiles(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            find_dockerfiles(&path, out);
+        } else if entry.file_name() == "Dockerfile" {
+            out.push(path);
+        }
+    }
+}
+
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_images_are_read_from_the_dockerfiles_and_the_compose_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let images = images_named(&root);
+        // Stage names (`chef`, `planner`) are not images.
+        assert!(
+            !images.iter().any(|i| i == "chef" || i == "planner"),
+            "{images:?}"
+        );
+        assert!(images.iter().any(|i| i.starts_with("rust:")), "{images:?}");
+        assert!(images.iter().any(|i| i.starts_with("redis:")), "{images:?}");
+        assert!(images.iter().any(|i| i.starts_with("nginx:")), "{images:?}");
+    }
+}
