@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -67,7 +69,60 @@ async fn admin_config(
     }
 }
 
-/// Binds, serves until a shutdown signal, then drains for at most `shutdown_timeout`.
+/// How long idle keep-alive connections stay open once the listener has closed (chapter 1.2).
+const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(500);
+
+/// The listener: closes when `stop` turns true, after taking the connections the kernel has
+/// already queued (their clients may have sent a request; closing would reset them), and then
+/// sets `closed`.
+#[derive(Debug)]
+struct Listener {
+    inner: Option<TcpListener>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+    closed: Arc<AtomicBool>,
+}
+
+impl axum::serve::Listener for Listener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Some(inner) = &self.inner else {
+                return std::future::pending().await;
+            };
+            if *self.stop.borrow() {
+                let queued =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(inner.poll_accept(cx))).await;
+                if let std::task::Poll::Ready(Ok(pair)) = queued {
+                    return pair;
+                }
+                self.inner = None;
+                self.closed.store(true, Ordering::Relaxed);
+                continue;
+            }
+            let stop = &mut self.stop;
+            tokio::select! {
+                biased;
+                _ = async { let _ = stop.wait_for(|stop| *stop).await; } => {}
+                accepted = inner.accept() => match accepted {
+                    Ok(pair) => return pair,
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// Binds, serves until a shutdown signal, then drains for at most `shutdown_timeout`: the
+/// listener closes, keep-alive connections are told `Connection: close`, and what is still
+/// idle after a short window is closed.
 pub async fn serve(config: Config) -> ExitCode {
     // The handlers go in before the service says it is listening: from then on, a SIGTERM is
     // ours to handle (3.4).
@@ -90,10 +145,40 @@ pub async fn serve(config: Config) -> ExitCode {
     tracing::info!("listening addr={local}");
     let deadline = config.shutdown_timeout;
     let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(Arc::new(config))).with_graceful_shutdown(async {
+    let (stop_accepting, stopping) = tokio::sync::watch::channel(false);
+    let closed = Arc::new(AtomicBool::new(false));
+    let listener = Listener {
+        addr: local,
+        inner: Some(listener),
+        stop: stopping,
+        closed: closed.clone(),
+    };
+    // Once the listener has closed, every answer says `Connection: close` (chapter 1.2), so a
+    // keep-alive client opens a new connection for its next request instead of sending it on
+    // one that is about to be closed.
+    let app = router(Arc::new(config)).layer(axum::middleware::map_response(
+        move |mut response: axum::response::Response| {
+            let closing = closed.load(Ordering::Relaxed);
+            async move {
+                if closing {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
+                response
+            }
+        },
+    ));
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let name = stop.await;
         tracing::info!("shutting down signal={name}");
         let _ = begun_tx.send(());
+        // Stop accepting, then give busy keep-alive connections a window to get their
+        // `Connection: close` answer before the server closes what is idle: closing an idle
+        // connection at once races a client that is sending its next request on it.
+        let _ = stop_accepting.send(true);
+        tokio::time::sleep(CLOSE_IDLE_AFTER).await;
     });
     let server = tokio::spawn(async move { server.await });
     // The deadline starts at the signal, not at start-up.

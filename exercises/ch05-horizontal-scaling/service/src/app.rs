@@ -190,8 +190,57 @@ async fn rate_limit(State(shared): AppState, request: Request, next: Next) -> Re
     }
 }
 
+/// How long idle keep-alive connections stay open once the listener has closed (chapter 1.2).
+const CLOSE_IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The listener: closes when `stop` turns true, after taking the connections the kernel has
+/// already queued (their clients may have sent a request; closing would reset them).
+#[derive(Debug)]
+struct Listener {
+    inner: Option<TcpListener>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl axum::serve::Listener for Listener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Some(inner) = &self.inner else {
+                return std::future::pending().await;
+            };
+            if *self.stop.borrow() {
+                let queued =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(inner.poll_accept(cx))).await;
+                if let std::task::Poll::Ready(Ok(pair)) = queued {
+                    return pair;
+                }
+                self.inner = None;
+                continue;
+            }
+            let stop = &mut self.stop;
+            tokio::select! {
+                biased;
+                _ = async { let _ = stop.wait_for(|stop| *stop).await; } => {}
+                accepted = inner.accept() => match accepted {
+                    Ok(pair) => return pair,
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                },
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
 /// Serves until SIGTERM or SIGINT; then readiness fails for `shutdown_delay`, in-flight requests
-/// drain, and the process exits 0 (1 if the deadline passes first).
+/// drain (keep-alive connections told `Connection: close`, idle ones closed after a window), and
+/// the process exits 0 (1 if the deadline passes first).
 pub async fn serve(shared: Arc<Shared>) -> ExitCode {
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -216,8 +265,35 @@ pub async fn serve(shared: Arc<Shared>) -> ExitCode {
     tracing::info!(instance = %config.instance, "listening addr={local}");
     let (delay, deadline) = (config.shutdown_delay, config.shutdown_timeout);
     let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_accepting, stop) = tokio::sync::watch::channel(false);
+    // `tap_io` does nothing to the connections; it is what lets `ConnectInfo<SocketAddr>` work
+    // with a listener of our own (axum implements it for `TcpListener` and for `TapIo`).
+    let listener = axum::serve::ListenerExt::tap_io(
+        Listener {
+            addr: local,
+            inner: Some(listener),
+            stop,
+        },
+        |_| {},
+    );
     let flag = shared.clone();
-    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    // Once shutdown has begun, every answer says `Connection: close`: a keep-alive client
+    // (a browser, a pool, kube-proxy's pinned connection) then opens its next connection
+    // elsewhere, instead of sending a request on one this process is about to close.
+    let closing = shared.clone();
+    let app = router(shared)
+        .layer(middleware::map_response(move |mut response: Response| {
+            let closing = closing.shutting_down.load(Ordering::Relaxed);
+            async move {
+                if closing {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                response
+            }
+        }))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let name = tokio::select! {
             _ = term.recv() => "SIGTERM",
@@ -227,6 +303,11 @@ pub async fn serve(shared: Arc<Shared>) -> ExitCode {
         tracing::info!("shutting down signal={name}; readiness fails for {delay:?} first");
         let _ = begun_tx.send(());
         tokio::time::sleep(delay).await;
+        // Stop accepting, then give busy keep-alive connections a window to get their
+        // `Connection: close` answer before the server closes what is idle: closing an idle
+        // connection at once races a client that is sending its next request on it.
+        let _ = stop_accepting.send(true);
+        tokio::time::sleep(CLOSE_IDLE_AFTER).await;
     });
     let server = tokio::spawn(async move { server.await });
     let deadline_passed = async {
