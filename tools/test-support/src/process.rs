@@ -431,9 +431,19 @@ impl Server {
     /// Fails with `explain` and the child's last output if it is still running at the deadline
     /// (and then kills it, so nothing is left behind).
     pub async fn wait_exit(&mut self, limit: Duration, explain: &str) -> (ExitStatus, Duration) {
+        match self.try_wait_exit(limit).await {
+            Some(exit) => exit,
+            None => self.fail_still_running(limit, explain),
+        }
+    }
+
+    /// Waits up to `limit` for the child to exit: its status and how long it took, or `None`
+    /// if it is still running (and left running, so that the caller can look at it before it
+    /// calls [`Server::fail_still_running`]).
+    pub async fn try_wait_exit(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
         let start = Instant::now();
         if let Some(status) = self.status {
-            return (status, Duration::ZERO);
+            return Some((status, Duration::ZERO));
         }
         match tokio::time::timeout(limit, self.child.wait()).await {
             Ok(Ok(status)) => {
@@ -441,20 +451,29 @@ impl Server {
                 self.status = Some(status);
                 // Let the readers drain what it printed last (not counted in `took`).
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                (status, took)
+                Some((status, took))
             }
             Ok(Err(err)) => panic!("could not wait for {}: {err}", self.name),
-            Err(_) => {
-                let tail = self.tail(15);
-                self.kill();
-                panic!(
-                    "{explain}\n{} was still running {} later, so the test killed it. Its last \
-                     output:\n{tail}",
-                    self.name,
-                    human(limit)
-                );
-            }
+            Err(_) => None,
         }
+    }
+
+    /// Kills a child that outlived its deadline and fails the test with `explain` and the
+    /// child's last output.
+    pub fn fail_still_running(&mut self, limit: Duration, explain: &str) -> ! {
+        let tail = self.tail(15);
+        self.kill();
+        panic!(
+            "{explain}\n{} was still running {} later, so the test killed it. Its last \
+             output:\n{tail}",
+            self.name,
+            human(limit)
+        );
+    }
+
+    /// True if any line the child printed so far contains `needle`.
+    pub fn printed(&self, needle: &str) -> bool {
+        self.output.nth_line_containing(needle, 1).is_some()
     }
 
     /// Sends `sig` and waits for the exit, failing with `explain` if it is still running after

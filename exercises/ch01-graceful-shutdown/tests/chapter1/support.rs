@@ -63,15 +63,57 @@ impl Running {
             .await;
     }
 
-    /// Sends `sig` and waits for the service to exit, failing with `explain` if it has not
-    /// after `limit`.
+    /// Sends `sig` and waits for the service to exit. If it has not after `limit`, the failure
+    /// says which step of the shutdown it is stuck in, judged from what the service did (did it
+    /// log the signal? does it still accept connections?), not from which test noticed; `explain`
+    /// is what this test expected.
     pub async fn stop(
         &mut self,
         sig: Sig,
         limit: Duration,
         explain: &str,
     ) -> (ExitStatus, Duration) {
-        self.server.stop_with(sig, limit, explain).await
+        self.server.signal(sig);
+        if let Some(exit) = self.server.try_wait_exit(limit).await {
+            return exit;
+        }
+        let message = match self.diagnose_stuck_shutdown() {
+            // The signal never arrived: what this test expected is the explanation.
+            None => format!(
+                "{explain}\nWhat it did: it never logged \"shutdown started\", so {} was not \
+                 received, or not acted on.",
+                sig.name()
+            ),
+            // It did arrive: the step it is stuck in is the explanation, whichever test noticed.
+            Some(stuck) => format!("After {} the service did not exit.\n{stuck}", sig.name()),
+        };
+        self.server.fail_still_running(limit, &message)
+    }
+
+    /// Where a shutdown that never ends is stuck, once the signal has arrived (`None` if it
+    /// has not).
+    fn diagnose_stuck_shutdown(&self) -> Option<String> {
+        if !self.server.printed("shutdown started") {
+            return None;
+        }
+        let accepting =
+            std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(500)).is_ok();
+        if accepting {
+            return Some(
+                "What it did: it logged \"shutdown started\" (the signal arrived), but it \
+                    still accepts new connections, so the server was never told to stop: \
+                    `with_graceful_shutdown`. See 1.2."
+                    .to_owned(),
+            );
+        }
+        Some(
+            "What it did: it logged \"shutdown started\" and stopped accepting (new connections \
+         are refused), so the signal and the drain work; it is stuck after them, with no \
+         request in flight. Background work that is never told to stop (the flusher's token not \
+         cancelled, or the tracker never `close()`d, so `wait()` never returns), or anything \
+         else awaited forever after the drain, keeps it alive. See 1.5."
+                .to_owned(),
+        )
     }
 }
 
