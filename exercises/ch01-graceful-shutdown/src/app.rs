@@ -18,6 +18,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -55,7 +56,8 @@ impl AppState {
 /// `Connection: close`, before it closes what is still idle (1.2). A client under load sends its
 /// next request within microseconds and is told to close; a browser's or a pool's idle
 /// connection may wait much longer, and is closed (it opens a new one when it next needs one).
-/// Short next to the deadline (`SHUTDOWN_TIMEOUT`, 10 s by default), which bounds it all.
+/// Short next to the deadline (`SHUTDOWN_TIMEOUT`, 10 s by default), which bounds it all; and
+/// cut short once every connection has closed ([`Connections::all_closed`]).
 pub const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(500);
 // ANCHOR_END: close-idle-after
 
@@ -203,6 +205,7 @@ impl Drop for InFlightGuard {
 pub struct Connections {
     open: Arc<AtomicUsize>,
     listener_closed: Arc<AtomicBool>,
+    changed: Arc<Notify>,
 }
 
 impl Connections {
@@ -214,6 +217,21 @@ impl Connections {
     /// True once the [`Listener`] has closed: new connections are refused.
     pub fn listener_closed(&self) -> bool {
         self.listener_closed.load(Ordering::Relaxed)
+    }
+
+    /// Completes once the listener has closed and every connection with it: nothing is left
+    /// for the drain to wait for, so an idle server stops at once.
+    pub async fn all_closed(&self) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a change in between is not missed.
+            notified.as_mut().enable();
+            if self.listener_closed() && self.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -263,6 +281,7 @@ impl axum::serve::Listener for Listener {
                 self.connections
                     .listener_closed
                     .store(true, Ordering::Relaxed);
+                self.connections.changed.notify_waiters();
                 continue;
             }
             tokio::select! {
@@ -288,8 +307,14 @@ impl Listener {
         // Tests wait for this line to know the connection is open.
         debug!(%peer, "connection accepted");
         self.connections.open.fetch_add(1, Ordering::Relaxed);
-        let open = self.connections.open.clone();
-        (Counted { stream, open }, peer)
+        let connections = self.connections.clone();
+        (
+            Counted {
+                stream,
+                connections,
+            },
+            peer,
+        )
     }
 }
 
@@ -297,12 +322,13 @@ impl Listener {
 #[derive(Debug)]
 pub struct Counted {
     stream: TcpStream,
-    open: Arc<AtomicUsize>,
+    connections: Connections,
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+        self.connections.changed.notify_waiters();
     }
 }
 

@@ -85,7 +85,8 @@ pub async fn run(
     // can wait for the signal and for the server separately. Keep-alive clients must not lose
     // a request: begin the drain with `state.draining.cancel()` (the listener closes, every
     // answer says `Connection: close`), and let the future you give `with_graceful_shutdown`
-    // complete `CLOSE_IDLE_AFTER` after that, when the server closes what is still idle.
+    // complete `CLOSE_IDLE_AFTER` after that (or sooner, once `state.connections.all_closed()`),
+    // when the server closes what is still idle.
     let listener = Listener::new(listener, &state)?;
     let server = axum::serve(listener, app(state.clone())).into_future();
 

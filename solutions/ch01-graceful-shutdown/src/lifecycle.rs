@@ -86,7 +86,7 @@ pub async fn run(
     // anywhere, any number of times, and awaited by many (the listener, the router, and here).
     // ANCHOR: serve
     let listener = Listener::new(listener, &state)?;
-    let draining = state.draining.clone();
+    let (draining, connections) = (state.draining.clone(), state.connections.clone());
     let mut server = tokio::spawn(
         axum::serve(listener, app(state.clone()))
             .with_graceful_shutdown(async move {
@@ -94,8 +94,8 @@ pub async fn run(
                 // Closing an idle keep-alive connection at once races its client, which may be
                 // sending its next request on it right now. Busy clients get `Connection:
                 // close` with their next answer meanwhile; what is idle after this has been
-                // idle for the whole window.
-                tokio::time::sleep(CLOSE_IDLE_AFTER).await;
+                // idle for the whole window. No connection left: nothing to wait for.
+                let _ = tokio::time::timeout(CLOSE_IDLE_AFTER, connections.all_closed()).await;
             })
             .into_future(),
     );
