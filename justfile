@@ -45,6 +45,16 @@ solution chapter="":
 reset chapter="" *args:
     @{{wb}} reset {{chapter}} {{args}}
 
+# bring back your files from the last `just reset` of a chapter
+[no-exit-message]
+restore chapter="" *args:
+    @{{wb}} restore {{chapter}} {{args}}
+
+# prepare this machine to work offline (crates, builds, mdbook, images); `--save FILE` / `--load FILE` for images
+[no-exit-message]
+prefetch *args:
+    @{{wb}} prefetch {{args}}
+
 # check this machine for everything the workbook needs
 [no-exit-message]
 doctor:

@@ -82,6 +82,8 @@ pub struct Place<'a> {
     pub env: Vec<(&'static str, std::path::PathBuf)>,
     /// `--locked`: the lock file is exactly the committed one.
     pub locked: bool,
+    /// The cargo to run: `$CARGO`, else `cargo` (the runner's tests put a stand-in here).
+    pub cargo: Option<std::path::PathBuf>,
 }
 
 impl<'a> Place<'a> {
@@ -91,6 +93,7 @@ impl<'a> Place<'a> {
             dir: root,
             env: Vec::new(),
             locked: true,
+            cargo: None,
         }
     }
 }
@@ -221,7 +224,12 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
 /// `cargo <args>` in the place, in its own process group (so that a time-out or Ctrl-C can
 /// stop everything under it), with backtraces off (they would bury the tests' explanations).
 fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let program = place.cargo.clone().unwrap_or_else(|| {
+        std::env::var_os("CARGO")
+            .unwrap_or_else(|| "cargo".into())
+            .into()
+    });
+    let mut command = Command::new(program);
     command
         .current_dir(place.dir)
         .args(args)
@@ -483,6 +491,106 @@ failures:
 
 test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s
 ";
+
+    /// A chapter as chapters.toml would describe it, with a short time limit.
+    fn chapter(time_limit: u64) -> Chapter {
+        toml::from_str(&format!(
+            r#"
+            number = 9
+            folder = "ch09-example"
+            title = "Example"
+            status = "ready"
+            time_limit = {time_limit}
+            [[section]]
+            id = "9.1"
+            title = "One"
+            tests = "s9_1"
+            minutes = 10
+            core = true
+            "#
+        ))
+        .unwrap()
+    }
+
+    /// A stand-in for cargo: a shell script that plays a build (`--no-run`) and a test run, so
+    /// that the runner's verdicts are tested against what cargo really does, timing included.
+    fn fake_cargo(dir: &Path, build: &str, run: &str) -> std::path::PathBuf {
+        let script = dir.join("cargo");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\ncase \"$*\" in *--no-run*) {build} ;; *) {run} ;; esac\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        script
+    }
+
+    const PASS: &str = "echo 'test s9_1::works ... ok'; echo 'test result: ok. 1 passed'";
+
+    async fn run_with(build: &str, run: &str, time_limit: u64) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        let place = Place {
+            dir: dir.path(),
+            env: Vec::new(),
+            locked: false,
+            cargo: Some(fake_cargo(dir.path(), build, run)),
+        };
+        super::run(&place, &chapter(time_limit), Show::Nothing)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_slow_build_is_not_a_hang() {
+        // The build takes longer than the time limit; the tests themselves are quick.
+        let report = run_with("sleep 2", PASS, 1).await;
+        assert!(
+            !report.timed_out,
+            "a 2 s build under a 1 s limit was called a hang"
+        );
+        assert_eq!(report.count(Verdict::Passed), 1, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn tests_that_hang_are_stopped_at_the_limit() {
+        let report = run_with("true", "sleep 30", 1).await;
+        assert!(report.timed_out, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn a_compile_error_is_its_own_verdict_with_the_first_error() {
+        let report = run_with(
+            "echo '   Compiling ch09 v0.1.0' >&2; echo 'error[E0425]: cannot find value `x` in this scope' >&2; echo ' --> src/lib.rs:3:5' >&2; echo 'error: could not compile `ch09`' >&2; exit 101",
+            PASS,
+            5,
+        )
+        .await;
+        assert!(report.build_failed, "{report:?}");
+        let first = report.first_error.unwrap();
+        assert!(
+            first.starts_with("error[E0425]: cannot find value `x`"),
+            "{first}"
+        );
+        assert!(first.contains("src/lib.rs:3:5"), "{first}");
+        assert!(!first.contains("could not compile"), "{first}");
+    }
+
+    #[tokio::test]
+    async fn a_skipped_test_is_not_a_pass() {
+        // What test-support's `skip` does, as the test binary would.
+        let run = format!(
+            "printf 'no Docker engine: none answers' > \"${}/s9_1__works\"; {PASS}",
+            test_support::SKIPS_ENV
+        );
+        let report = run_with("true", &run, 5).await;
+        assert_eq!(report.count(Verdict::Passed), 0, "{report:?}");
+        assert_eq!(report.count(Verdict::Skipped), 1, "{report:?}");
+        assert_eq!(
+            report.skip_reasons["s9_1::works"],
+            "no Docker engine: none answers"
+        );
+    }
 
     #[test]
     fn verdicts_and_messages_are_read_from_libtest_output() {

@@ -524,6 +524,69 @@ fn bar(done: usize, total: usize, width: usize) -> String {
 mod tests {
     use super::*;
 
+    fn chapter1() -> Chapter {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let manifest = Manifest::load(&root).unwrap();
+        manifest
+            .chapters
+            .into_iter()
+            .find(|c| c.number == 1)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failure_is_blamed_on_the_section_its_message_names() {
+        let chapter = chapter1();
+        // The 1.1 test noticed, but the service got the signal and hung after the drain.
+        let message = "After SIGTERM the service did not exit.\nWhat it did: … See 1.5.";
+        let section =
+            blamed_section(&chapter, "s1_1_signals::sigterm_exits_zero", message).unwrap();
+        assert_eq!(section.id, "1.5");
+        // With no section named, the test's own module decides.
+        let section = blamed_section(&chapter, "s1_2_drain::x", "no pointer here").unwrap();
+        assert_eq!(section.id, "1.2");
+    }
+
+    #[test]
+    fn skips_are_counted_apart_in_the_summary() {
+        let mut report = Report::default();
+        report.tests.insert("s3_1::a".into(), Verdict::Failed);
+        report.tests.insert("s3_2::b".into(), Verdict::Skipped);
+        report.tests.insert("s3_2::c".into(), Verdict::Skipped);
+        report
+            .skip_reasons
+            .insert("s3_2::b".into(), "no Docker engine: refused".into());
+        report
+            .skip_reasons
+            .insert("s3_2::c".into(), "no Docker engine: refused".into());
+        assert_eq!(
+            summary_line(3, &report),
+            "chapter 3: 0 passed, 1 failed, 2 skipped (no Docker engine: start it, then run again)"
+        );
+        assert!(!passed(&report));
+    }
+
+    #[test]
+    fn a_missing_redis_is_told_apart_from_a_fault_in_the_code() {
+        let mut report = Report::default();
+        report.tests.insert("s1_1::a".into(), Verdict::Failed);
+        report.messages.insert(
+            "s1_1::a".into(),
+            format!(
+                "{}redis-server is not installed",
+                test_support::redis_server::REDIS_UNREACHABLE
+            ),
+        );
+        assert_eq!(
+            redis_unreachable(&report),
+            Some("redis-server is not installed")
+        );
+        report
+            .messages
+            .insert("s1_1::a".into(), "exit code 1, expected 0. See 1.1.".into());
+        assert_eq!(redis_unreachable(&report), None);
+    }
+
     #[test]
     fn bars_fill_in_proportion() {
         assert_eq!(bar(0, 14, 10), "░░░░░░░░░░");

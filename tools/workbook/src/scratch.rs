@@ -118,6 +118,7 @@ impl Scratch {
             dir: &self.root,
             env: self.cargo_env(),
             locked: false,
+            cargo: None,
         }
     }
 

@@ -135,6 +135,16 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
 
     let t = Instant::now();
     checks.record(
+        &format!(
+            "macOS ({}): the workspace and every solution type-check",
+            MACOS_TARGETS.join(", ")
+        ),
+        macos_problems(root, manifest)?,
+        t,
+    );
+
+    let t = Instant::now();
+    checks.record(
         "the tooling's own tests (test-support, service-kit, workbook, loadgen)",
         command(
             root,
@@ -452,6 +462,67 @@ fn ready_chapter_problems(root: &Path, chapter: &Chapter) -> Result<Vec<String>>
         }
     } else {
         problems.push(format!("{} is missing", tests_dir.display()));
+    }
+    Ok(problems)
+}
+
+/// The macOS targets every learner's code must build for (Intel and Apple Silicon).
+pub const MACOS_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
+
+/// `cargo check --target …` for both macOS targets: the workspace (starters, tools, the services
+/// the chapters build), and each chapter's solution over its scratch copy. A type-check needs only
+/// the target's standard library (`rustup target add`), no Apple linker.
+fn macos_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for target in MACOS_TARGETS {
+        if !installed.lines().any(|l| l.trim() == target) {
+            problems.push(format!(
+                "the {target} standard library is not installed, so macOS cannot be checked \
+                 here: `rustup target add {target}` (.ci/run does it)"
+            ));
+            continue;
+        }
+        problems.extend(command(
+            root,
+            "cargo",
+            &[
+                "check",
+                "--locked",
+                "--workspace",
+                "--all-targets",
+                "--target",
+                target,
+            ],
+            &[],
+        ));
+        for chapter in manifest
+            .chapters
+            .iter()
+            .filter(|c| c.status != Status::Planned)
+        {
+            let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
+            let scratch_env = scratch.cargo_env();
+            let env: Vec<(&str, &Path)> =
+                scratch_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+            problems.extend(command(
+                &scratch.root,
+                "cargo",
+                &[
+                    "check",
+                    "-p",
+                    chapter.package(),
+                    "--all-targets",
+                    "--target",
+                    target,
+                ],
+                &env,
+            ));
+        }
     }
     Ok(problems)
 }
