@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ch04_ci_cd::rules;
-use ch04_ci_cd::workflow::Workflow;
+use ch04_ci_cd::workflow::{Triggers, Workflow};
 
 fn workflow() -> Workflow {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflow/ci.yml");
@@ -23,6 +23,20 @@ fn assert_follows(rule: fn(&Workflow) -> Vec<String>) {
 #[test]
 fn it_runs_on_every_push_and_every_pull_request() {
     assert_follows(rules::triggers);
+    // `push: branches: [main]` passes the rule above, yet a push to a feature branch is then
+    // never tested: its first test run would be after the merge.
+    if let Triggers::Map(events) = &workflow().on
+        && let Some(Some(filter)) = events.get("push")
+        && !filter.branches.is_empty()
+        && !filter.branches.iter().any(|b| b == "**")
+    {
+        panic!(
+            "workflow/ci.yml: `on: push:` runs only on pushes to {:?}: a push to any other branch is \
+             never tested, so its problems are found after the merge. Test every push (no \
+             `branches:` under `push:`); limit the build and the deploy with their `if:`. See 4.1.",
+            filter.branches
+        );
+    }
 }
 
 #[test]

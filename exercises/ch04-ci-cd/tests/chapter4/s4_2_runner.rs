@@ -35,6 +35,23 @@ fn jobs_run_after_the_jobs_they_need() {
 }
 
 #[test]
+fn among_the_jobs_that_are_ready_the_one_written_first_runs_first() {
+    // The same upside-down diamond: `docs` and `build` are ready at the start, `docs` is written
+    // first; once `build` is done, `test` and `lint` are ready, in that order in the file.
+    let w = parse(
+        "on: push\njobs:\n  deploy: {needs: [lint, test], steps: []}\n  test: {needs: build, steps: []}\n  lint: {needs: build, steps: []}\n  docs: {steps: []}\n  build: {steps: []}\n",
+    );
+    let order = plan(&w).expect("this workflow can be ordered");
+    assert_eq!(
+        order,
+        ["docs", "build", "test", "lint", "deploy"],
+        "the plan {order:?} is a valid order, but not the predictable one: each time, take the \
+         first job in the file whose needs have all run (a depth-first sort gives another order). \
+         See 4.2."
+    );
+}
+
+#[test]
 fn jobs_that_need_each_other_in_a_circle_are_an_error_naming_them() {
     let w = parse(
         "on: push\njobs:\n  a: {needs: c, steps: []}\n  b: {needs: a, steps: []}\n  c: {needs: b, steps: []}\n  d: {steps: []}\n",
@@ -149,6 +166,101 @@ async fn a_failing_step_stops_its_job_and_the_jobs_that_need_it_are_skipped() {
             "the summary should say `{job}` {word}. Output:\n{output}\nSee 4.2."
         );
     }
+}
+
+#[tokio::test]
+async fn a_job_that_needs_a_skipped_job_is_skipped_too() {
+    // Two chains: `test` is skipped because `build` failed; `image` is skipped by its condition.
+    // Skipped is not succeeded, so what needs them is skipped in turn.
+    let dir = Scratch::new("transitive");
+    let (code, output) = pipeline(
+        &dir.0,
+        "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  deploy:\n    needs: test\n    steps:\n      - run: touch deployed\n  image:\n    if: github.ref == 'refs/heads/main'\n    steps:\n      - run: touch imaged\n  release:\n    needs: image\n    steps:\n      - run: touch released\n",
+        &["--branch", "feature/login"],
+    )
+    .await;
+    assert!(
+        !dir.has("tested") && !dir.has("imaged"),
+        "`test` needs the failed `build`, and `image` runs only on main, yet one of them ran. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        !dir.has("deployed"),
+        "`deploy` needs `test`, which was skipped (its own need failed), yet `deploy` ran: a job runs only if every job it needs succeeded, and skipped is not succeeded. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        !dir.has("released"),
+        "`release` needs `image`, which its condition skipped on feature/login, yet `release` ran: skipped is not succeeded, so a deploy with `needs:` but no condition of its own must not run on a branch. See 4.2. Output:\n{output}"
+    );
+    for job in ["test", "deploy", "image", "release"] {
+        assert!(
+            output
+                .lines()
+                .any(|l| l.contains(job) && l.contains("skipped")),
+            "the summary should say `{job}` was skipped. See 4.2. Output:\n{output}"
+        );
+    }
+    assert_eq!(
+        code, 1,
+        "`build` failed, so the pipeline exits 1. Output:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_failing_step_only_steps_that_ask_for_always_or_failure_run() {
+    let dir = Scratch::new("step-status");
+    let (code, output) = pipeline(
+        &dir.0,
+        "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n      - run: touch after\n      - if: failure()\n        run: touch on-failure\n      - if: always()\n        run: touch always\n      - if: success()\n        run: touch on-success\n",
+        &["--branch", "main"],
+    )
+    .await;
+    assert!(
+        !dir.has("after") && !dir.has("on-success"),
+        "after the failing step, a step with no condition (or `if: success()`) ran: a job stops at its first failing step. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        dir.has("on-failure") && dir.has("always"),
+        "after the failing step, the steps with `if: failure()` and `if: always()` should still run (that is how a job uploads its logs or cleans up), but {} did not: keep going through the steps, and let `condition::evaluate` decide each one, with the job's status so far. See 4.2. Output:\n{output}",
+        [("on-failure", "`failure()`"), ("always", "`always()`")]
+            .iter()
+            .filter(|(file, _)| !dir.has(file))
+            .map(|(_, step)| *step)
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    assert_eq!(
+        code, 1,
+        "the job failed, so the pipeline exits 1. Output:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_asks_for_always_or_failure_runs_after_the_job_it_needs_failed() {
+    let dir = Scratch::new("job-status");
+    let (code, output) = pipeline(
+        &dir.0,
+        "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  report:\n    needs: build\n    if: always()\n    steps:\n      - run: touch reported\n  alert:\n    needs: build\n    if: failure()\n    steps:\n      - run: touch alerted\n",
+        &["--branch", "main"],
+    )
+    .await;
+    assert!(
+        !dir.has("tested"),
+        "`test` needs the failed `build` and has no condition, yet it ran. See 4.2. Output:\n{output}"
+    );
+    assert!(
+        dir.has("reported") && dir.has("alerted"),
+        "`build` failed; `report` (`if: always()`) and `alert` (`if: failure()`) need it and should run anyway, but {} did not: a failed need does not skip a job by itself, it makes `success()` false. Pass `Upstream::Failed` to `condition::evaluate` and let it decide. See 4.2. Output:\n{output}",
+        [("reported", "`report`"), ("alerted", "`alert`")]
+            .iter()
+            .filter(|(file, _)| !dir.has(file))
+            .map(|(_, job)| *job)
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    assert_eq!(
+        code, 1,
+        "`build` failed, so the pipeline exits 1. Output:\n{output}"
+    );
 }
 
 #[tokio::test]
