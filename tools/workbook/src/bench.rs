@@ -243,10 +243,7 @@ async fn chapter1(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             },
         )
         .await?;
-        rows.push(wrk_row(
-            &format!("the same with wrk -t2 -c16, {name}"),
-            wrk,
-        ));
+        rows.push(wrk_row(&format!("the same with wrk -t2 -c16, {name}"), wrk));
     }
 
     // 5. Stop time with one client that sent half a request and stalled: hyper waits for the
@@ -259,7 +256,11 @@ async fn chapter1(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     )
     .await?;
     server
-        .wait_for_line("connection accepted", Duration::from_secs(5), "not accepted")
+        .wait_for_line(
+            "connection accepted",
+            Duration::from_secs(5),
+            "not accepted",
+        )
         .await;
     server.signal(Sig::Term);
     let (status, took) = server
@@ -278,11 +279,7 @@ async fn chapter1(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         ),
         format!(
             "at the deadline, exit 1, named: {}",
-            verdict(
-                named
-                    && status.code() == Some(1)
-                    && (took.as_secs_f64() - 2.0).abs() <= 0.2
-            )
+            verdict(named && status.code() == Some(1) && (took.as_secs_f64() - 2.0).abs() <= 0.2)
         ),
     ]);
 
@@ -569,7 +566,11 @@ async fn wrk_during(
     let number = |after: &str, line: &str| -> u64 {
         line.split(after)
             .nth(1)
-            .and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|rest| {
+                rest.trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+            })
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
@@ -683,7 +684,12 @@ async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     ] {
         let (mut server, addr) = start_minipm(minipm, worker, &dir, "instances = 2").await?;
         server
-            .wait_for_nth_line(" ready addr=", 2, Duration::from_secs(10), "workers not ready")
+            .wait_for_nth_line(
+                " ready addr=",
+                2,
+                Duration::from_secs(10),
+                "workers not ready",
+            )
             .await;
         let mut options = loadgen::Options::for_url(&format!("http://{addr}/")).await?;
         options.mode = mode;
@@ -712,7 +718,12 @@ async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     {
         let (mut server, addr) = start_minipm(minipm, worker, &dir, "instances = 2").await?;
         server
-            .wait_for_nth_line(" ready addr=", 2, Duration::from_secs(10), "workers not ready")
+            .wait_for_nth_line(
+                " ready addr=",
+                2,
+                Duration::from_secs(10),
+                "workers not ready",
+            )
             .await;
         let wrk = wrk_during(&format!("http://{addr}/"), RELOAD_LOAD, async {
             reload_times(&mut server, 3).await
@@ -721,7 +732,10 @@ async fn chapter2(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         let _ = server
             .stop_with(Sig::Term, Duration::from_secs(10), "minipm did not stop")
             .await;
-        rows.push(wrk_row("requests failed during 3 reloads, wrk -t2 -c16", wrk?));
+        rows.push(wrk_row(
+            "requests failed during 3 reloads, wrk -t2 -c16",
+            wrk?,
+        ));
     }
 
     // 3. Throughput of CPU-bound requests, 1 instance vs 2.
@@ -988,9 +1002,21 @@ async fn lab_load(
     limit: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<loadgen::Report> {
+    lab_load_in(loadgen::Mode::KeepAlive, port, concurrency, limit, stop).await
+}
+
+/// [`lab_load`] with keep-alive connections or a new connection per request.
+async fn lab_load_in(
+    mode: loadgen::Mode,
+    port: u16,
+    concurrency: usize,
+    limit: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<loadgen::Report> {
     let mut options = loadgen::Options::for_url(&format!("http://127.0.0.1:{port}/")).await?;
     options.duration = limit;
     options.concurrency = concurrency;
+    options.mode = mode;
     loadgen::run(&options, stop).await
 }
 
@@ -1059,15 +1085,42 @@ async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     println!("Scaling to 3 replicas…");
     lab.scale(3)?;
     let three = lab_load(port, concurrency, window, std::future::pending()).await?;
-    println!("A rolling deploy under load…");
+    // A rolling deploy under keep-alive load (the clients keep their connections to nginx;
+    // nginx opens a connection to a replica per request), then under a new connection per
+    // request, then with wrk.
+    let mut rolling = Vec::new();
+    for mode in [loadgen::Mode::KeepAlive, loadgen::Mode::PerRequest] {
+        println!("A rolling deploy under load ({mode})…");
+        let deploy = lab.clone();
+        let report = lab_load_in(
+            mode,
+            port,
+            concurrency,
+            Duration::from_secs(300),
+            async move {
+                let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
+                if !matches!(done, Ok(Ok(()))) {
+                    eprintln!("the rolling deploy failed: {done:?}");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            },
+        )
+        .await?;
+        rolling.push((mode, report));
+    }
+    println!("A rolling deploy under wrk…");
     let deploy = lab.clone();
-    let rolling = lab_load(port, concurrency, Duration::from_secs(300), async move {
-        let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("the rolling deploy failed: {done:?}");
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    })
+    let wrk_deploy = wrk_during(
+        &format!("http://127.0.0.1:{port}/"),
+        Duration::from_secs(60),
+        async move {
+            let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
+            if !matches!(done, Ok(Ok(()))) {
+                eprintln!("the rolling deploy failed: {done:?}");
+            }
+            Ok(())
+        },
+    )
     .await?;
     println!("Killing one replica under load…");
     let chaos = lab.clone();
@@ -1079,7 +1132,7 @@ async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     .await?;
     drop(guard);
 
-    let rows = vec![
+    let mut rows = vec![
         [
             format!("throughput through nginx, {concurrency} at once, 10 s"),
             format!("1 replica: {:.0} req/s", one.throughput()),
@@ -1089,15 +1142,6 @@ async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
                 three.throughput() / one.throughput().max(1e-9)
             ),
             "measured, no goal".into(),
-        ],
-        [
-            "failed requests during a rolling deploy of 3".into(),
-            format!("{} requests", rolling.samples.len()),
-            format!("{} failed", rolling.failed()),
-            format!(
-                "0 of ≥ 10,000: {}",
-                verdict(rolling.failed() == 0 && rolling.samples.len() >= 10_000)
-            ),
         ],
         [
             "failed requests when one replica is SIGKILLed".into(),
@@ -1115,6 +1159,21 @@ async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             format!("≤ 1 ms: {}", verdict(overhead <= Duration::from_millis(1))),
         ],
     ];
+    for (mode, report) in &rolling {
+        rows.push([
+            format!("failed requests during a rolling deploy of 3, {mode}"),
+            format!("{} requests", report.samples.len()),
+            format!("{} failed ({})", report.failed(), outcomes(report)),
+            format!(
+                "0 of ≥ 10,000: {}",
+                verdict(report.failed() == 0 && report.samples.len() >= 10_000)
+            ),
+        ]);
+    }
+    rows.push(wrk_row(
+        "the same with wrk -t2 -c16 (runs 60 s)",
+        wrk_deploy,
+    ));
     print_table(5, &["measure", "baseline", "measured", "goal"], &rows);
     println!(
         "On one machine, replicas share its cores with nginx and the load generator: more \
