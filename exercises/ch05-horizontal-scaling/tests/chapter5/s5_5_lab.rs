@@ -61,40 +61,6 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         report.by_instance()
     );
 
-    // Forged headers through nginx do not reset the rate limit: nginx replaces X-Real-IP with
-    // the address it saw, so 20 requests that each make up a new id, X-Forwarded-For and
-    // X-Real-IP count against one client, and its remaining allowance goes down by one each
-    // time (once at most it may start over, if a new minute's window begins).
-    let mut remaining = Vec::new();
-    for i in 0..20 {
-        let fake_id = format!("nobody-{i}");
-        let (fake_xff, fake_ip) = (format!("203.0.113.{i}"), format!("192.0.2.{i}"));
-        let headers = [
-            ("x-client-id", fake_id.as_str()),
-            ("x-forwarded-for", fake_xff.as_str()),
-            ("x-real-ip", fake_ip.as_str()),
-        ];
-        let answer = crate::support::request(
-            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            "GET",
-            "/",
-            &headers,
-        )
-        .await;
-        let left = answer.header("x-ratelimit-remaining");
-        remaining.push(left.and_then(|r| r.parse::<u64>().ok()).unwrap_or_else(|| {
-            panic!("GET / through nginx said no x-ratelimit-remaining: {answer:?}")
-        }));
-    }
-    let fresh = remaining.windows(2).filter(|w| w[1] + 1 != w[0]).count();
-    assert!(
-        fresh <= 1,
-        "20 requests through nginx, each with an X-Forwarded-For and X-Real-IP of its own \
-         making, should count against one client (nginx's view of it): x-ratelimit-remaining \
-         went {remaining:?}. nginx must set X-Real-IP to $remote_addr (lab/nginx.conf), and the \
-         service believe it only from TRUSTED_PROXIES (docker-compose.yml). See 5.4."
-    );
-
     // A session made through the balancer survives the replica that made it.
     let login = crate::support::request(
         std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -129,6 +95,47 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         );
     }
     lab.scale(3).unwrap_or_else(|err| panic!("{err:#}"));
+
+    // Forged headers through nginx do not reset the rate limit: nginx replaces X-Real-IP with
+    // the address it saw, so 20 requests that each make up a new id, X-Forwarded-For and
+    // X-Real-IP count against one client, and its remaining allowance goes down by one each
+    // time (once at most it may start over, if a new minute's window begins).
+    let mut remaining = Vec::new();
+    for i in 0..20 {
+        let fake_id = format!("nobody-{i}");
+        let (fake_xff, fake_ip) = (format!("203.0.113.{i}"), format!("192.0.2.{i}"));
+        let headers = [
+            ("x-client-id", fake_id.as_str()),
+            ("x-forwarded-for", fake_xff.as_str()),
+            ("x-real-ip", fake_ip.as_str()),
+        ];
+        let answer = crate::support::request(
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            "GET",
+            "/",
+            &headers,
+        )
+        .await;
+        let left = answer.header("x-ratelimit-remaining");
+        remaining.push(left.and_then(|r| r.parse::<u64>().ok()).unwrap_or_else(|| {
+            panic!("GET / through nginx said no x-ratelimit-remaining: {answer:?}")
+        }));
+    }
+    let fresh = remaining.windows(2).filter(|w| w[1] + 1 != w[0]).count();
+    let why = if remaining.windows(2).all(|w| w[0] == w[1]) {
+        "Every request counted as a new client: the service believed the made-up headers. \
+         nginx must set X-Real-IP to $remote_addr (lab/nginx.conf), and the service believe it \
+         only from TRUSTED_PROXIES (docker-compose.yml)."
+    } else {
+        "The count jumps around: each replica counts on its own. Count in Redis, shared by \
+         every replica (service/src/ratelimit.rs)."
+    };
+    assert!(
+        fresh <= 1,
+        "20 requests through nginx, each with an id, X-Forwarded-For and X-Real-IP of its own \
+         making, should count against one client (the address nginx saw), one less remaining \
+         each time: x-ratelimit-remaining went {remaining:?}. {why} See 5.4."
+    );
 
     // A crash under load fails no more requests than were in flight on that replica.
     let chaos = lab.clone();
