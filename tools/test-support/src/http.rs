@@ -288,3 +288,77 @@ pub async fn keep_alive_load(
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     collect.await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that answers `answers` requests on each connection, the last one with
+    /// `Connection: close` when `close_last`, and then closes (without answering, if not).
+    async fn server(answers: usize, close_last: bool) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    for n in 1.. {
+                        while find(&buffer, b"\r\n\r\n").is_none() {
+                            match stream.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(k) => buffer.extend_from_slice(&chunk[..k]),
+                            }
+                        }
+                        let end = find(&buffer, b"\r\n\r\n").unwrap();
+                        buffer.drain(..end + 4);
+                        if n > answers {
+                            return;
+                        }
+                        let close = if close_last && n == answers {
+                            "Connection: close\r\n"
+                        } else {
+                            ""
+                        };
+                        let answer =
+                            format!("HTTP/1.1 200 OK\r\n{close}Content-Length: 3\r\n\r\nok\n");
+                        if stream.write_all(answer.as_bytes()).await.is_err() || !close.is_empty() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn keep_alive_reuses_its_connection_and_reconnects_after_connection_close() {
+        let mut client = KeepAlive::new(server(3, true).await);
+        for _ in 0..7 {
+            assert_eq!(client.get("/").await.unwrap().body, "ok\n");
+        }
+        assert_eq!(
+            client.connections, 3,
+            "3 answers a connection: 7 requests need 3"
+        );
+    }
+
+    #[tokio::test]
+    async fn keep_alive_reports_a_request_met_by_a_closing_connection() {
+        let mut client = KeepAlive::new(server(1, false).await);
+        assert_eq!(client.get("/").await.unwrap().status, 200);
+        let err = client.get("/").await.unwrap_err();
+        assert!(matches!(err, HttpError::CutOff(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn keep_alive_load_stops_when_nothing_listens_and_counts_refusals_apart() {
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        };
+        let load = keep_alive_load(closed, 4, "/", 1000, std::future::pending()).await;
+        assert_eq!((load.ok, load.refused, load.failed.len()), (0, 4, 0));
+    }
+}
