@@ -145,7 +145,7 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
 
     let t = Instant::now();
     checks.record(
-        "the tooling's own tests (test-support, service-kit, workbook, loadgen)",
+        "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen)",
         command(
             root,
             "cargo",
@@ -156,6 +156,8 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
                 "test-support",
                 "-p",
                 "service-kit",
+                "-p",
+                "proc-guard",
                 "-p",
                 "workbook",
                 "-p",
