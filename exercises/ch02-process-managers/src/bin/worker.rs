@@ -146,9 +146,10 @@ async fn main() -> anyhow::Result<()> {
 /// How long a draining worker keeps its idle keep-alive connections open, answering with
 /// `Connection: close`, before it closes what is still idle. Clients under load send their next
 /// request within microseconds; a browser's or a pool's idle connection may wait much longer, and
-/// is closed (the client opens a new one when it next needs it). Well below minipm's
-/// `kill_timeout_ms` (1,600 ms by default), which bounds the whole drain.
-const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(500);
+/// is closed (the client opens a new one when it next needs it). Generous, because a machine
+/// busy enough to stall a client or this process for longer loses that client's request; and
+/// still below minipm's `kill_timeout_ms` (1,600 ms by default), which bounds the whole drain.
+const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(1000);
 
 // ANCHOR: close-when
 /// Adds `Connection: close` to `response` when the worker is draining. hyper then closes the

@@ -71,7 +71,8 @@ async fn a_reload_under_load_fails_no_request_and_replaces_every_process() {
     );
 }
 
-#[tokio::test]
+// Two threads: the 16 clients must keep up with their answers, or they would look idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_under_keep_alive_load_fails_no_request() {
     let mut minipm = support::start(&support::worker_app(CLUSTER));
     let addr = minipm.cluster_addr().await;
