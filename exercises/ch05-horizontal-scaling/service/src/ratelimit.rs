@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::state::Store;
 
+// ANCHOR: decision
 /// What the limiter says about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -14,12 +15,14 @@ pub enum Decision {
     /// Refuse it with 429; the window ends in `retry_after`.
     Limited { retry_after: Duration },
 }
+// ANCHOR_END: decision
 
 // TODO(5.4): this limiter counts in the process's memory, so each instance allows `limit`: with
 // three replicas a client gets three times its limit. Count in Redis (`INCR` on a key named after
 // the client and the window, with an `EXPIRE`, in one atomic pipeline), so the limit is shared.
 static COUNTS: Mutex<Option<HashMap<(String, u64), u32>>> = Mutex::new(None);
 
+// ANCHOR: signature
 /// Counts one request of `client` in the current fixed window of `window`.
 pub async fn check(
     store: &Store,
@@ -27,6 +30,7 @@ pub async fn check(
     limit: u32,
     window: Duration,
 ) -> redis::RedisResult<Decision> {
+    // ANCHOR_END: signature
     let _ = store;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
