@@ -92,6 +92,37 @@ async fn a_stuck_request_makes_the_service_exit_at_the_deadline_with_code_1() {
 }
 
 #[tokio::test]
+async fn the_deadline_counts_from_the_signal_and_covers_the_shutdown_delay() {
+    // SHUTDOWN_TIMEOUT is the whole budget the orchestrator gives us after its SIGTERM (docker
+    // stop's 10 s, Kubernetes' grace period): the delay spends part of it.
+    let mut running = support::start(&[("SHUTDOWN_DELAY", "1"), ("SHUTDOWN_TIMEOUT", "2")]).await;
+    let _stuck = running.start_slow_request(60_000).await;
+
+    let (status, elapsed) = running
+        .stop(
+            Sig::Term,
+            Duration::from_secs(5),
+            "With SHUTDOWN_DELAY=1, SHUTDOWN_TIMEOUT=2 and a request that takes a minute, the \
+             service should have exited 2 s after SIGTERM. See 1.3.",
+        )
+        .await;
+    assert_exit_code(
+        &running,
+        status,
+        1,
+        "The deadline passed with a request still running: exit 1. See 1.3.",
+    );
+    assert!(
+        elapsed < Duration::from_millis(2_700),
+        "With SHUTDOWN_DELAY=1 and SHUTDOWN_TIMEOUT=2 the service exited {elapsed:?} after \
+         SIGTERM, about delay + timeout: its deadline started after the shutdown delay. The \
+         deadline counts from the signal and covers everything after it, the delay included: \
+         put the `tokio::time::sleep(config.shutdown_delay)` inside the future you give \
+         `drain_within`. See 1.3."
+    );
+}
+
+#[tokio::test]
 async fn a_client_that_sends_half_a_request_holds_the_drain_only_until_the_deadline() {
     let mut running = support::start(&[("SHUTDOWN_TIMEOUT", "2")]).await;
     // The request line and one header, then nothing: a slow or stalled client, or an attacker

@@ -63,6 +63,36 @@ impl Running {
             .await;
     }
 
+    /// Waits until the service refuses new connections: its drain is under way. A service that
+    /// logged "shutdown started" but never gets there is stuck between the signal and the drain;
+    /// `explain` says what the test was about to check.
+    pub async fn wait_until_refusing(&mut self, limit: Duration, explain: &str) {
+        let addr = self.addr;
+        let refused = tokio::time::timeout(limit, async {
+            loop {
+                match http::get(addr, "/health/live").await {
+                    Err(http::HttpError::Refused) => return,
+                    _ => tokio::task::yield_now().await,
+                }
+            }
+        })
+        .await;
+        if refused.is_err() {
+            self.server.fail_still_running(
+                limit,
+                &format!(
+                    "{explain}\nWhat it did: it logged \"shutdown started\" but still accepted new \
+                     connections {} s later, so its drain never began. Something between the \
+                     signal and `state.draining.cancel()` never finishes, or holds the thread: a \
+                     busy loop or a blocking `std::thread::sleep` in async code freezes the whole \
+                     task, so neither the drain nor a second signal can make progress (use \
+                     `tokio::time::sleep`). See 1.2 and 1.4.",
+                    limit.as_secs_f64()
+                ),
+            );
+        }
+    }
+
     /// Sends `sig` and waits for the service to exit. If it has not after `limit`, the failure
     /// says which step of the shutdown it is stuck in, judged from what the service did (did it
     /// log the signal? does it still accept connections?), not from which test noticed; `explain`
