@@ -1169,21 +1169,25 @@ async fn chapter5(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
             format!("≤ 1 ms: {}", verdict(overhead <= Duration::from_millis(1))),
         ],
     ];
-    for (mode, report) in &rolling {
-        rows.push([
-            format!("failed requests during a rolling deploy of 3, {mode}"),
-            format!("{} requests", report.samples.len()),
-            format!("{} failed ({})", report.failed(), outcomes(report)),
-            format!(
-                "0 of ≥ 10,000: {}",
-                verdict(report.failed() == 0 && report.samples.len() >= 10_000)
-            ),
-        ]);
+    // After the throughput row, before the crash: the deploy rows, then wrk's.
+    for (i, (mode, report)) in rolling.iter().enumerate() {
+        rows.insert(
+            1 + i,
+            [
+                format!("failed requests during a rolling deploy of 3, {mode}"),
+                format!("{} requests", report.samples.len()),
+                format!("{} failed ({})", report.failed(), outcomes(report)),
+                format!(
+                    "0 of ≥ 10,000: {}",
+                    verdict(report.failed() == 0 && report.samples.len() >= 10_000)
+                ),
+            ],
+        );
     }
-    rows.push(wrk_row(
-        "the same with wrk -t2 -c16 (runs 60 s)",
-        wrk_deploy,
-    ));
+    rows.insert(
+        1 + rolling.len(),
+        wrk_row("the same with wrk -t2 -c16 (runs 60 s)", wrk_deploy),
+    );
     print_table(5, &["measure", "baseline", "measured", "goal"], &rows);
     println!(
         "On one machine, replicas share its cores with nginx and the load generator: more \
