@@ -79,27 +79,18 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     for (rel, _, _) in &changed {
         println!("  {rel}");
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "reset asks before it overwrites your work, and there is no terminal to ask; run `just reset chapter{} --yes`",
-                chapter.number
-            );
-        }
-        print!("Put the starter versions back? Yours will be kept in a backup. [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing changed.");
-            return Ok(ExitCode::SUCCESS);
-        }
+    if !yes
+        && !confirm(
+            "reset",
+            chapter,
+            "Put the starter versions back? Yours will be kept in a backup.",
+        )?
+    {
+        println!("Nothing changed.");
+        return Ok(ExitCode::SUCCESS);
     }
-    // Named by the local date and time, so that a learner can tell backups apart at a glance
-    // (`ch01-graceful-shutdown-2026-12-01_14-05-09`), and sorting by name sorts by age.
-    let stamp = jiff::Zoned::now().strftime("%Y-%m-%d_%H-%M-%S").to_string();
     // Outside target/, so that `cargo clean` cannot delete a learner's work.
-    let backup = backups_dir(root).join(format!("{}-{stamp}", chapter.folder));
+    let backup = backups_dir(root).join(format!("{}-{}", chapter.folder, stamp()));
     for (rel, starter, current) in &changed {
         let saved = backup.join(rel);
         std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
@@ -113,6 +104,28 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
         chapter.number
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks `question` [y/N] on the terminal; with no terminal to ask, says how to skip the
+/// question (`just <recipe> chapterN --yes`) rather than guess.
+fn confirm(recipe: &str, chapter: &Chapter, question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{recipe} asks before it overwrites your files, and there is no terminal to ask; run `just {recipe} chapter{} --yes`",
+            chapter.number
+        );
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// A backup's name: the local date and time, so that a learner can tell backups apart at a
+/// glance (`ch01-graceful-shutdown-2026-12-01_14-05-09`), and sorting by name sorts by age.
+fn stamp() -> String {
+    jiff::Zoned::now().strftime("%Y-%m-%d_%H-%M-%S").to_string()
 }
 
 fn backups_dir(root: &Path) -> std::path::PathBuf {
@@ -156,24 +169,17 @@ pub fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     for (rel, _) in &files {
         println!("  {rel}");
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "restore asks before it overwrites your files, and there is no terminal to ask; run `just restore chapter{} --yes`",
-                chapter.number
-            );
-        }
-        print!("Put these back over the files there now? Those will be kept in a backup. [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing changed.");
-            return Ok(ExitCode::SUCCESS);
-        }
+    if !yes
+        && !confirm(
+            "restore",
+            chapter,
+            "Put these back over the files there now? Those will be kept in a backup.",
+        )?
+    {
+        println!("Nothing changed.");
+        return Ok(ExitCode::SUCCESS);
     }
-    let stamp = jiff::Zoned::now().strftime("%Y-%m-%d_%H-%M-%S").to_string();
-    let before = backups_dir(root).join(format!("{}-{stamp}-before-restore", chapter.folder));
+    let before = backups_dir(root).join(format!("{}-{}-before-restore", chapter.folder, stamp()));
     for (rel, saved) in &files {
         let current = root.join(rel);
         if let Ok(text) = std::fs::read_to_string(&current) {
