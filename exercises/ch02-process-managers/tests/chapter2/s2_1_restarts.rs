@@ -144,6 +144,7 @@ async fn minipm_starts_a_crashed_instance_again() {
 
 #[tokio::test]
 async fn minipm_gives_up_on_a_crash_loop_and_shows_it_errored() {
+    let launched = std::time::Instant::now();
     let mut minipm = support::start(&support::worker_app("env = { CRASH_AT_START = \"1\" }"));
     minipm
         .server
@@ -154,6 +155,16 @@ async fn minipm_gives_up_on_a_crash_loop_and_shows_it_errored() {
              (about 1.3 s of backoff), with a log line that says `giving up`. See 2.1.",
         )
         .await;
+    // Five restarts wait 100 + 150 + 225 + 337.5 + 506.25 ms: however fast the machine, giving
+    // up cannot come sooner.
+    let took = launched.elapsed();
+    assert!(
+        took >= Duration::from_millis(1_250),
+        "minipm gave up on the crash loop {took:?} after it started, sooner than the 1.3 s that \
+         five backoff delays add up to: it restarted without waiting. Sleep for the delay that \
+         `Restarts::on_exit` returns (`tokio::time::sleep`) before starting the process again. \
+         See 2.1."
+    );
     // The log line and the status may be a moment apart; give the status up to a second.
     let mut status = String::new();
     for _ in 0..20 {

@@ -149,6 +149,15 @@ async fn a_replacement_that_never_becomes_ready_leaves_the_old_process_serving()
         "after the failed reload, requests were answered by {who:?}; the old processes were \
          {before:?} and should still be the ones serving. See 2.3."
     );
+    // The other instance may answer for a stopped one, so ask the kernel too.
+    for pid in &before {
+        assert!(
+            alive(*pid),
+            "after the failed reload, the old process {pid} is gone: it was stopped before its \
+             replacement was ready, and the replacement never was. Start the replacement, wait \
+             for its ready line, and only then stop the old process. See 2.3."
+        );
+    }
 }
 
 #[tokio::test]

@@ -113,8 +113,12 @@ fn metrics_are_written_in_prometheus_text_format() {
     web0.rss_bytes = 5_000_000;
     let web1 = InstanceStatus::new("web", 1);
     let text = render_prometheus(&[web0, web1]);
+    // A counter only goes up (Prometheus's rate() and increase() rely on it; a gauge may go
+    // down); a gauge is a value right now.
     for expected in [
+        "# TYPE minipm_up gauge",
         "# TYPE minipm_restarts_total counter",
+        "# TYPE minipm_cpu_seconds_total counter",
         "minipm_restarts_total{app=\"web\",instance=\"0\"} 3",
         "minipm_up{app=\"web\",instance=\"0\"} 1",
         "minipm_up{app=\"web\",instance=\"1\"} 0",
