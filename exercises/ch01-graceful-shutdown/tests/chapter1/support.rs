@@ -13,6 +13,10 @@ pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
     pub redis: Redis,
+    /// Its `SHUTDOWN_TIMEOUT` (10 s unless the test set it), to judge a stop that never ends.
+    shutdown_timeout: Duration,
+    /// When the first stop signal was sent, if one was.
+    first_signal: Option<std::time::Instant>,
 }
 
 /// Starts the service on a free port with its own Redis. `env` overrides settings such as
@@ -28,10 +32,17 @@ pub async fn start(env: &[(&str, &str)]) -> Running {
         builder = builder.env(key, value);
     }
     let (server, addr) = builder.spawn_service().await;
+    let shutdown_timeout = env
+        .iter()
+        .find(|(key, _)| *key == "SHUTDOWN_TIMEOUT")
+        .and_then(|(_, value)| value.parse().ok())
+        .map_or(Duration::from_secs(10), Duration::from_secs_f64);
     Running {
         server,
         addr,
         redis,
+        shutdown_timeout,
+        first_signal: None,
     }
 }
 
@@ -49,6 +60,8 @@ impl Running {
 
     /// Sends `sig` and waits until the service logs that its shutdown has started.
     pub async fn begin_shutdown(&mut self, sig: Sig) {
+        self.first_signal
+            .get_or_insert_with(std::time::Instant::now);
         self.server.signal(sig);
         self.server
             .wait_for_line(
@@ -103,11 +116,15 @@ impl Running {
         limit: Duration,
         explain: &str,
     ) -> (ExitStatus, Duration) {
+        let second = self.first_signal.is_some();
+        let first = *self
+            .first_signal
+            .get_or_insert_with(std::time::Instant::now);
         self.server.signal(sig);
         if let Some(exit) = self.server.try_wait_exit(limit).await {
             return exit;
         }
-        let message = match self.diagnose_stuck_shutdown() {
+        let message = match self.diagnose_stuck_shutdown(second, first.elapsed()) {
             // The signal never arrived: what this test expected is the explanation.
             None => format!(
                 "{explain}\nWhat it did: it never logged \"shutdown started\", so {} was not \
@@ -121,27 +138,46 @@ impl Running {
     }
 
     /// Where a shutdown that never ends is stuck, once the signal has arrived (`None` if it
-    /// has not).
-    fn diagnose_stuck_shutdown(&self) -> Option<String> {
+    /// has not). `second`: this stop was a second signal; `since_first`: how long ago the first
+    /// one was sent.
+    fn diagnose_stuck_shutdown(&self, second: bool, since_first: Duration) -> Option<String> {
         if !self.server.printed("shutdown started") {
             return None;
+        }
+        if second {
+            return Some(
+                "What it did: it logged \"shutdown started\" for the first signal, and went on \
+                 draining after this second one. A second signal must end the drain at once: \
+                 race `signals.recv()` against it. See 1.6."
+                    .to_owned(),
+            );
         }
         let accepting =
             std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(500)).is_ok();
         if accepting {
             return Some(
-                "What it did: it logged \"shutdown started\" (the signal arrived), but it \
-                    still accepts new connections, so the server was never told to stop: \
-                    `with_graceful_shutdown`. See 1.2."
+                "What it did: it logged \"shutdown started\" (the signal arrived), but it still \
+                 accepts new connections, so the server was never told to stop: \
+                 `with_graceful_shutdown`. See 1.2."
                     .to_owned(),
             );
         }
+        if since_first > self.shutdown_timeout + Duration::from_millis(500) {
+            return Some(format!(
+                "What it did: it logged \"shutdown started\" and stopped accepting, and it is \
+                 still running {:.1} s after the signal, past its SHUTDOWN_TIMEOUT of {:.1} s. \
+                 Whatever holds it (a request, a half-sent one, background work), the deadline \
+                 must end it: `drain_within`, then exit 1. See 1.3.",
+                since_first.as_secs_f64(),
+                self.shutdown_timeout.as_secs_f64()
+            ));
+        }
         Some(
             "What it did: it logged \"shutdown started\" and stopped accepting (new connections \
-         are refused), so the signal and the drain work; it is stuck after them, with no \
-         request in flight. Background work that is never told to stop (the flusher's token not \
-         cancelled, or the tracker never `close()`d, so `wait()` never returns), or anything \
-         else awaited forever after the drain, keeps it alive. See 1.5."
+             are refused), so the signal and the drain work, but it did not exit. If no request \
+             is still running (its output below shows what started), background work that is \
+             never told to stop keeps it alive: the flusher's token not cancelled, or the tracker \
+             never `close()`d, so `wait()` never returns. See 1.5."
                 .to_owned(),
         )
     }
