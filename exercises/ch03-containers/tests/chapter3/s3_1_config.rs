@@ -205,7 +205,7 @@ fn dotenv_is_read_only_in_development_and_never_wins() {
     let file = dir.join(".env");
     std::fs::write(
         &file,
-        "# local development only\nAPI_KEY=from-dotenv-0123456789\nPORT=7000\nexport LOG_LEVEL=\"debug\"\n",
+        "# local development only\nAPP_ENV=development\nAPI_KEY=from-dotenv-0123456789\nPORT=7000\nexport LOG_LEVEL=\"debug\"\n",
     )
     .unwrap();
 
@@ -223,6 +223,9 @@ fn dotenv_is_read_only_in_development_and_never_wins() {
          wins, so `PORT=9000 cargo run` means port 9000 even with a .env. See 3.1."
     );
 
+    // The file says APP_ENV=development too, as a developer's .env often does: only the real
+    // environment decides whether the file is read, or a stray .env in an image would switch
+    // development behaviour on in a deployment where APP_ENV is unset.
     for env in [
         vars(&[("APP_ENV", "production")]),
         HashMap::new(), // APP_ENV unset means production
@@ -240,6 +243,19 @@ fn dotenv_is_read_only_in_development_and_never_wins() {
                 .filter(|k| !env.contains_key(*k))
                 .collect::<Vec<_>>()
         );
+    }
+
+    // Development without a .env file is normal (a fresh clone, or everything exported).
+    let without = vars(&[("APP_ENV", "development"), ("API_KEY", KEY)]);
+    match with_dotenv(without.clone(), &dir.join("no-such.env")) {
+        Ok(env) => assert_eq!(
+            env, without,
+            "with APP_ENV=development and no .env file, the environment is used as it is. See 3.1."
+        ),
+        Err(err) => panic!(
+            "with APP_ENV=development and no .env file, with_dotenv failed: {err}. The file is \
+             optional: if it cannot be read, use the environment as it is. See 3.1."
+        ),
     }
     std::fs::remove_dir_all(&dir).ok();
 }
