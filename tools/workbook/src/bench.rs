@@ -34,7 +34,8 @@ fn build_bins(
     bins: &[&str],
 ) -> Result<Vec<PathBuf>> {
     let scratch = Scratch::prepare(root, chapter, version)?;
-    if !cargo_build(&scratch.place(), chapter.package(), true)? {
+    // Not quiet: a first build takes minutes, and cargo's progress says so.
+    if !cargo_build(&scratch.place(), chapter.package(), false)? {
         bail!("{version:?} of chapter {} does not build", chapter.number);
     }
     bins.iter()

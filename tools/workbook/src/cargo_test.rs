@@ -110,6 +110,9 @@ pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Rep
     let base = base_args(place, chapter, &test_target);
     let live = show == Show::Build;
     // 2. Run, under the time limit.
+    if show == Show::Note {
+        eprintln!("running chapter {}'s tests…", chapter.number);
+    }
     if chapter.docker && live {
         eprintln!(
             "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
@@ -143,6 +146,13 @@ pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Rep
         });
     };
     let mut report = parse(&out);
+    // With TEST_LOG (`--nocapture`) libtest prints no failure blocks: the panic messages went
+    // to stderr as they happened.
+    for (name, message) in panic_messages(&err) {
+        if report.tests.get(&name) == Some(&Verdict::Failed) {
+            report.messages.entry(name).or_insert(message);
+        }
+    }
     report.stderr = err;
     report.mark_skipped(&test_support::recorded_skips(skips.path()));
     // libtest reports failures with exit code 101 too; a run that printed no test line failed
@@ -206,7 +216,9 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     }
     let mut build = cargo(place, &base);
     build.args(["--no-run", "--color", color]);
-    let (_, build_err, status) = supervise(build, live, None).await?;
+    // In a note-only run (`just progress`, `just hint`) cargo's lines still show while it
+    // builds, so that minutes of compiling are never silent; the tests' own output does not.
+    let (_, build_err, status) = supervise(build, show != Show::Nothing, None).await?;
     let Some(status) = status else {
         unreachable!("a run without a time limit always ends with a status")
     };
@@ -451,6 +463,38 @@ pub fn parse(out: &str) -> Report {
     report
 }
 
+/// The panic messages a test binary printed to stderr (`thread 'name' (id) panicked at …:` and
+/// the lines after it), as they appear when output is not captured.
+fn panic_messages(stderr: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in stderr.lines() {
+        if let Some(rest) = line.strip_prefix("thread '")
+            && line.contains("panicked at")
+            && let Some((name, _)) = rest.split_once('\'')
+        {
+            if let Some((n, lines)) = current.take() {
+                found.push((n, lines.join("\n").trim().to_owned()));
+            }
+            current = Some((name.to_owned(), Vec::new()));
+            continue;
+        }
+        if let Some((_, lines)) = current.as_mut() {
+            // The message ends at the backtrace note, or at the next line of someone else's.
+            if line.starts_with("note: run with `RUST_BACKTRACE") || line.starts_with('[') {
+                let (n, lines) = current.take().expect("just matched");
+                found.push((n, lines.join("\n").trim().to_owned()));
+                continue;
+            }
+            lines.push(line);
+        }
+    }
+    if let Some((n, lines)) = current {
+        found.push((n, lines.join("\n").trim().to_owned()));
+    }
+    found
+}
+
 /// Keeps the panic message, dropping libtest's `thread … panicked at …` preamble and the note
 /// about backtraces.
 fn clean(block: &str) -> String {
@@ -589,6 +633,23 @@ test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; 
         assert_eq!(
             report.skip_reasons["s9_1::works"],
             "no Docker engine: none answers"
+        );
+    }
+
+    #[test]
+    fn without_capture_the_messages_are_read_from_stderr() {
+        let stderr = "[service] listening addr=127.0.0.1:1\n\
+                      thread 's1_2_drain::x' (77) panicked at tests/a.rs:1:1:\n\
+                      A request failed. See 1.2.\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\
+                      [service] shutdown started\n";
+        let found = panic_messages(stderr);
+        assert_eq!(
+            found,
+            vec![(
+                "s1_2_drain::x".to_owned(),
+                "A request failed. See 1.2.".to_owned()
+            )]
         );
     }
 

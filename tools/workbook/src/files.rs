@@ -98,7 +98,7 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
         std::fs::write(root.join(rel), starter).with_context(|| format!("restoring {rel}"))?;
     }
     println!(
-        "Restored {} file(s). Your versions are in {}\n`just restore chapter{}` brings them back.",
+        "Put the starter back in {} file(s). Your versions are in {}\n`just restore chapter{}` brings them back.",
         changed.len(),
         backup.display(),
         chapter.number

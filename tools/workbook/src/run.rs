@@ -10,8 +10,9 @@ use test_support::Server;
 use test_support::process::describe;
 use test_support::redis_server::PrivateRedisError;
 
+use crate::cargo_test::Show;
 use crate::manifest::Chapter;
-use crate::scratch::{Scratch, Version, cargo_build};
+use crate::scratch::{Scratch, Version};
 
 pub async fn run(
     root: &Path,
@@ -34,7 +35,10 @@ pub async fn run(
         ),
     };
     let dir = place.dir.to_path_buf();
-    let built = cargo_build(&place, chapter.package(), false)?;
+    // Built the way `just test` builds it (the chapter's test target, which also builds its
+    // binaries), so that `just run` after `just test` compiles nothing again: a plain
+    // `cargo build` would unify features without the dev-dependencies and rebuild tokio & co.
+    let built = crate::cargo_test::build(&place, chapter, Show::Build).await?;
     if !built {
         bail!(
             "the chapter does not build; `just test chapter{}` explains the errors",
