@@ -169,6 +169,23 @@ pub async fn build(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<b
     Ok(build_step(place, chapter, show).await?.is_none())
 }
 
+/// The terminal's width in columns, from `COLUMNS` or the terminal itself.
+fn terminal_width() -> Option<u16> {
+    if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(cols);
+    }
+    let out = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(std::fs::File::open("/dev/tty").ok()?)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// `cargo test -p <package> --test chapterN [--locked]`.
 fn base_args<'a>(place: &Place<'_>, chapter: &'a Chapter, test_target: &'a str) -> Vec<&'a str> {
     let mut base: Vec<&str> = vec![
@@ -216,6 +233,13 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     }
     let mut build = cargo(place, &base);
     build.args(["--no-run", "--color", color]);
+    if color == "always" {
+        // cargo sees a pipe, not the terminal, so it would draw no progress bar; ask for it.
+        build.env("CARGO_TERM_PROGRESS_WHEN", "always");
+        if let Some(width) = terminal_width() {
+            build.env("CARGO_TERM_PROGRESS_WIDTH", width.to_string());
+        }
+    }
     // In a note-only run (`just progress`, `just hint`) cargo's lines still show while it
     // builds, so that minutes of compiling are never silent; the tests' own output does not.
     let (_, build_err, status) = supervise(build, show != Show::Nothing, None).await?;
@@ -292,14 +316,41 @@ async fn supervise(
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
         let mut kept = String::new();
-        if let Some(stderr) = stderr {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(mut stderr) = stderr {
+            use tokio::io::AsyncReadExt;
+            // Read in chunks, not lines: on a terminal cargo redraws its progress bar with `\r`
+            // and no newline, and that bar is what shows a long compile is moving.
+            let mut pending: Vec<u8> = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                pending.extend_from_slice(&chunk[..n]);
+                while let Some(end) = pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
+                    let piece: Vec<u8> = pending.drain(..=end).collect();
+                    let text = String::from_utf8_lossy(&piece);
+                    if piece.last() == Some(&b'\r') {
+                        // A progress bar redraw: shown as it is, never kept.
+                        if live {
+                            eprint!("{text}");
+                        }
+                        continue;
+                    }
+                    let line = text.trim_end_matches('\n');
+                    if live && !is_noise(line) {
+                        eprintln!("{line}");
+                    }
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+            }
+            if !pending.is_empty() {
+                let line = String::from_utf8_lossy(&pending).into_owned();
                 if live && !is_noise(&line) {
                     eprintln!("{line}");
                 }
                 kept.push_str(&line);
-                kept.push('\n');
             }
         }
         kept
@@ -410,6 +461,7 @@ fn is_noise(line: &str) -> bool {
     let plain = test_support::process::strip_ansi(line);
     let t = plain.trim_start();
     t.starts_with("Running ")
+        || t.starts_with("Executable ")
         || t.starts_with("Doc-tests ")
         || t.starts_with("error: test failed")
         || t.starts_with("error: 1 target failed")
