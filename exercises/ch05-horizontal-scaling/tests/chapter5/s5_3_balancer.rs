@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ch05_horizontal_scaling::balancer::{FAILS_TO_MARK_DOWN, Pool};
 use test_support::{Redis, Sig};
 use tokio::io::AsyncReadExt;
 
@@ -25,6 +26,62 @@ async fn spread(addr: SocketAddr, n: usize) -> (BTreeMap<String, usize>, Vec<Str
         }
     }
     (by, failed)
+}
+
+#[test]
+fn two_failed_checks_take_a_backend_out_and_one_success_brings_it_back() {
+    let addrs: Vec<SocketAddr> = (1..=3)
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .collect();
+    let pool = Pool::new(addrs.clone());
+    let b = addrs[1];
+    pool.record_check(b, false);
+    assert!(
+        pool.is_healthy(b),
+        "one failed health check took a backend out of rotation: a single slow answer or lost \
+         packet would flap it in and out. It takes FAILS_TO_MARK_DOWN ({FAILS_TO_MARK_DOWN}) \
+         failures in a row. See 5.3 (`record_check`)."
+    );
+    assert!(
+        pool.record_check(b, false) && !pool.is_healthy(b),
+        "a second failed check in a row should take the backend out (and `record_check` should \
+         return true: its state changed). See 5.3."
+    );
+    for _ in 0..6 {
+        let picked = pool.pick(&[]);
+        assert!(
+            picked.is_some() && picked != Some(b),
+            "`pick` chose {picked:?}, but {b} is marked down. See 5.3."
+        );
+    }
+    assert!(
+        pool.record_check(b, true) && pool.is_healthy(b),
+        "one successful check should bring a backend back into rotation (a restarted instance \
+         must get traffic again), and `record_check` should return true. See 5.3."
+    );
+    pool.record_check(b, false);
+    assert!(
+        pool.is_healthy(b),
+        "after a success the count of failures starts over: one new failure is not two in a \
+         row. See 5.3 (`record_check`)."
+    );
+    for _ in 0..6 {
+        let picked = pool.pick(&[addrs[0], addrs[2]]);
+        assert_eq!(
+            picked,
+            Some(b),
+            "this request already failed on {} and {}: `pick` must skip the backends in \
+             `tried`, so the only one left is {b}. See 5.3.",
+            addrs[0],
+            addrs[2]
+        );
+    }
+    assert_eq!(
+        pool.pick(&addrs),
+        None,
+        "every backend was tried already: `pick` should say None, so the balancer answers 502 \
+         instead of trying forever. See 5.3."
+    );
 }
 
 #[tokio::test]

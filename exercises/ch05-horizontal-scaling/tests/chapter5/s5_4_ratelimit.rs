@@ -80,6 +80,33 @@ async fn the_rate_limit_holds_across_instances() {
         other.status, 200,
         "another client has its own count, and is not limited. See 5.4."
     );
+    // Every count must expire, or Redis keeps one key per client and window forever.
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", redis.prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        !keys.is_empty(),
+        "the rate limit counted 25 requests, yet this test's Redis namespace ({}) holds no key. \
+         Count in Redis, under `store.key(…)`. See 5.4.",
+        redis.prefix()
+    );
+    for key in keys {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            ttl > 0,
+            "the rate-limit key {key} never expires (TTL {ttl}): Redis would keep one key per \
+             client and window forever. Set an expiry with the INCR, in the same MULTI/EXEC \
+             (`redis::pipe().atomic()`), so no key is left without one if the connection drops \
+             between the two. See 5.4."
+        );
+    }
 }
 
 #[tokio::test]
