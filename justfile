@@ -13,6 +13,7 @@ default:
 [no-exit-message]
 serve:
     @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
+    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@0.5.0
     mdbook serve book --port 4000
 
 # run a chapter's tests against your code: `just test chapter1` (add --solution for the reference)
@@ -69,6 +70,7 @@ run chapter="" *args:
 [no-exit-message]
 verify:
     @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
+    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@0.5.0
     @{{wb}} verify
 
 # measure a chapter's timing goals, side by side: `just bench chapter1`

@@ -9,6 +9,8 @@ use test_support::redis_server::find_on_path;
 
 /// The versions the workbook pins (the README and `.ci/run` install the same).
 pub const MDBOOK_VERSION: &str = "0.5.4";
+/// The book's quizzes (`{{#quiz …}}`); without it the book still builds, quizzes unrendered.
+pub const MDBOOK_QUIZ_VERSION: &str = "0.5.0";
 pub const JUST_VERSION: &str = "1.59.0";
 
 struct Check {
@@ -118,6 +120,12 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
             required_for: "reading the book (`just serve` installs it)",
             found: version_of("mdbook", &["--version"]),
             fix: format!("cargo install --locked mdbook@{MDBOOK_VERSION}"),
+        },
+        Check {
+            name: "mdbook-quiz",
+            required_for: "the questions at the end of each section (`just serve` installs it)",
+            found: version_of("mdbook-quiz", &["--version"]),
+            fix: format!("cargo install --locked mdbook-quiz@{MDBOOK_QUIZ_VERSION}"),
         },
         Check {
             name: "redis",

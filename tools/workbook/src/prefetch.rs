@@ -74,18 +74,19 @@ pub async fn prefetch(
         }
     }
 
-    println!("2/4 mdbook for the book…");
-    if Command::new("mdbook").arg("--version").output().is_err() {
-        let ok = Command::new("cargo")
-            .args([
-                "install",
-                "--locked",
-                &format!("mdbook@{}", crate::doctor::MDBOOK_VERSION),
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            done.problems.push("installing mdbook failed".into());
+    println!("2/4 mdbook and mdbook-quiz for the book…");
+    for (tool, version) in [
+        ("mdbook", crate::doctor::MDBOOK_VERSION),
+        ("mdbook-quiz", crate::doctor::MDBOOK_QUIZ_VERSION),
+    ] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            let ok = Command::new("cargo")
+                .args(["install", "--locked", &format!("{tool}@{version}")])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                done.problems.push(format!("installing {tool} failed"));
+            }
         }
     }
 

@@ -185,6 +185,7 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
         )],
     };
     book_problems.extend(book::check(root, manifest)?);
+    book_problems.extend(quiz_problems(root));
     checks.record(
         "the book builds; includes, links, anchors and schedules resolve",
         book_problems,
@@ -205,6 +206,66 @@ pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The quizzes: mdbook-quiz must be there for `mdbook build` to validate them (it fails the build
+/// on a quiz that does not parse); every `{{#quiz path}}` must name a file, and every quiz file
+/// must be used by a page.
+fn quiz_problems(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    if Command::new("mdbook-quiz")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        problems.push(format!(
+            "mdbook-quiz is not installed, so the quizzes were not validated: `cargo install \
+             --locked mdbook-quiz@{}`",
+            crate::doctor::MDBOOK_QUIZ_VERSION
+        ));
+    }
+    let src = root.join("book/src");
+    let mut used = std::collections::BTreeSet::new();
+    let mut pages = Vec::new();
+    collect_files(&src, "md", &mut pages);
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap_or_default();
+        for (at, _) in text.match_indices("{{#quiz ") {
+            let rest = &text[at + "{{#quiz ".len()..];
+            let Some(end) = rest.find("}}") else { continue };
+            let quiz = page.parent().unwrap_or(&src).join(rest[..end].trim());
+            if !quiz.is_file() {
+                problems.push(format!(
+                    "{} includes a quiz that does not exist: {}",
+                    page.display(),
+                    quiz.display()
+                ));
+            }
+            used.insert(quiz);
+        }
+    }
+    let mut quizzes = Vec::new();
+    collect_files(&src, "toml", &mut quizzes);
+    for quiz in quizzes
+        .into_iter()
+        .filter(|q| q.parent().is_some_and(|d| d.ends_with("quizzes")))
+    {
+        if !used.contains(&quiz) {
+            problems.push(format!("{} is used by no page", quiz.display()));
+        }
+    }
+    problems
+}
+
+fn collect_files(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, ext, out);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
 }
 
 fn which_mdbook() -> Option<String> {
