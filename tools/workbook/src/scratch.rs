@@ -20,7 +20,7 @@ use crate::manifest::Chapter;
 pub struct Scratch {
     /// The workspace root.
     pub root: PathBuf,
-    /// Its target directory (final binaries), shared by every scratch copy.
+    /// Its target directory (final binaries): one per version, shared by the chapters.
     pub target: PathBuf,
     /// The build directory it shares with the learner's workspace.
     pub build_dir: PathBuf,
@@ -105,7 +105,9 @@ impl Scratch {
         }
         Ok(Scratch {
             root: scratch,
-            target: base.join("scratch-target"),
+            // One per version: the starter's and the solution's binaries have the same names,
+            // and a bench (starter and solution) may run while a `--solution` test does.
+            target: base.join(format!("scratch-target-{suffix}")),
             build_dir: learner_build_dir(root),
         })
     }

@@ -15,6 +15,8 @@ pub struct Running {
     pub redis: Redis,
     /// Its `SHUTDOWN_TIMEOUT` (10 s unless the test set it), to judge a stop that never ends.
     shutdown_timeout: Duration,
+    /// Its `SHUTDOWN_DELAY` (0 unless the test set it): accepting during it is right.
+    shutdown_delay: Duration,
     /// When the first stop signal was sent, if one was.
     first_signal: Option<std::time::Instant>,
 }
@@ -32,16 +34,20 @@ pub async fn start(env: &[(&str, &str)]) -> Running {
         builder = builder.env(key, value);
     }
     let (server, addr) = builder.spawn_service().await;
-    let shutdown_timeout = env
-        .iter()
-        .find(|(key, _)| *key == "SHUTDOWN_TIMEOUT")
-        .and_then(|(_, value)| value.parse().ok())
-        .map_or(Duration::from_secs(10), Duration::from_secs_f64);
+    let seconds = |name: &str, default: f64| {
+        env.iter()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, value)| value.parse().ok())
+            .map_or(Duration::from_secs_f64(default), Duration::from_secs_f64)
+    };
+    let shutdown_timeout = seconds("SHUTDOWN_TIMEOUT", 10.0);
+    let shutdown_delay = seconds("SHUTDOWN_DELAY", 0.0);
     Running {
         server,
         addr,
         redis,
         shutdown_timeout,
+        shutdown_delay,
         first_signal: None,
     }
 }
@@ -152,9 +158,11 @@ impl Running {
                     .to_owned(),
             );
         }
+        // During SHUTDOWN_DELAY accepting is right (1.4): only after it is it a fault.
+        let in_delay = since_first < self.shutdown_delay + Duration::from_millis(500);
         let accepting =
             std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(500)).is_ok();
-        if accepting {
+        if accepting && !in_delay {
             return Some(
                 "What it did: it logged \"shutdown started\" (the signal arrived), but it still \
                  accepts new connections, so the server was never told to stop: \
