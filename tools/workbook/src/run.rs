@@ -85,6 +85,11 @@ pub async fn run(
     if let Some(url) = &redis_url {
         command.env("REDIS_URL", url);
     }
+    // On this machine, not the network: a service meant for a container binds 0.0.0.0 by
+    // default (chapter 5's does), which on a laptop would answer the whole café's Wi-Fi.
+    if std::env::var_os("HOST").is_none() {
+        command.env("HOST", "127.0.0.1");
+    }
     // The book is served on 4000, so the services' 3000 (chapter 3's 8080) is free while it is
     // open, and every `curl localhost:3000/…` in the book works as printed.
     let mut child = command
