@@ -20,7 +20,7 @@ use crate::manifest::Chapter;
 pub struct Scratch {
     /// The workspace root.
     pub root: PathBuf,
-    /// Its target directory (final binaries): one per version, shared by the chapters.
+    /// Its target directory (final binaries), its own.
     pub target: PathBuf,
     /// The build directory it shares with the learner's workspace.
     pub build_dir: PathBuf,
@@ -103,11 +103,28 @@ impl Scratch {
             std::os::unix::fs::symlink(root.join("tools"), &tools)
                 .with_context(|| format!("linking {}", tools.display()))?;
         }
+        let target = base
+            .join("scratch-target")
+            .join(format!("{}-{suffix}", chapter.folder));
+        if !target.join("debug").is_dir() {
+            // cargo puts a binary in a target directory of its own only when it compiles it, and
+            // the build directory may hold this copy's build already (a deleted target folder, a
+            // renamed one): make the chapter build again, so its binaries and the paths the tests
+            // were compiled with are here.
+            let manifest = exercise.join("Cargo.toml");
+            std::fs::File::options()
+                .write(true)
+                .open(&manifest)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+                .with_context(|| format!("touching {}", manifest.display()))?;
+        }
         Ok(Scratch {
             root: scratch,
-            // One per version: the starter's and the solution's binaries have the same names,
-            // and a bench (starter and solution) may run while a `--solution` test does.
-            target: base.join(format!("scratch-target-{suffix}")),
+            // One per copy: chapters 3 and 5 both have a `service` binary, a starter's and its
+            // solution's binaries have the same names, and with a build directory of its own
+            // cargo puts a binary here only when it compiles it, so a shared folder could hand
+            // a test another copy's binary.
+            target,
             build_dir: learner_build_dir(root),
         })
     }
