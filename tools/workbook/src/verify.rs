@@ -42,7 +42,12 @@ impl Checks {
 }
 
 /// Runs a command; `Ok(())` if it succeeded, else its output as the problem.
-fn command(dir: &Path, program: &str, args: &[&str], env: &[(&str, &Path)]) -> Vec<String> {
+fn command(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&'static str, std::path::PathBuf)],
+) -> Vec<String> {
     let mut cmd = Command::new(program);
     cmd.current_dir(dir).args(args);
     for (k, v) in env {
@@ -317,8 +322,7 @@ async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> 
     // The solution, over a scratch copy: clippy-clean, and every test passes.
     let t = Instant::now();
     let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-    let scratch_env = scratch.cargo_env();
-    let env: Vec<(&str, &Path)> = scratch_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    let env = scratch.cargo_env();
     checks.record(
         &format!("chapter {n}: clippy -D warnings on the solution"),
         command(
@@ -569,9 +573,7 @@ fn macos_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
             .filter(|c| c.status != Status::Planned)
         {
             let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-            let scratch_env = scratch.cargo_env();
-            let env: Vec<(&str, &Path)> =
-                scratch_env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+            let env = scratch.cargo_env();
             problems.extend(command(
                 &scratch.root,
                 "cargo",
