@@ -90,7 +90,8 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
                 match restarts.on_exit(started, exited) {
                     Decision::RestartAfter(delay) => {
                         instance.set_phase(Phase::Waiting);
-                        info!(instance = %name, delay_ms = delay.as_millis() as u64, "restarting after backoff");
+                        let delay_ms = delay.as_millis() as u64;
+                        info!(instance = %name, delay_ms, "restarting after backoff");
                         // The wait can be interrupted by a stop, but not by a reload.
                         let sleep = tokio::time::sleep(delay);
                         tokio::pin!(sleep);
@@ -105,7 +106,10 @@ pub async fn supervise(mut instance: Instance, mut control: mpsc::Receiver<Contr
                                     }
                                     Control::Reload(app, reply) => {
                                         instance.app = app;
-                                        let _ = reply.send(Err(format!("{name} is restarting after a crash; it will start with the new configuration")));
+                                        let _ = reply.send(Err(format!(
+                                            "{name} is restarting after a crash; \
+                                             it will start with the new configuration"
+                                        )));
                                     }
                                 },
                             }
@@ -207,7 +211,8 @@ async fn stop_gracefully(name: &str, worker: &mut Worker, kill_timeout: Duration
     match tokio::time::timeout(kill_timeout, worker.child.wait()).await {
         Ok(exit) => info!(instance = %name, status = %describe(exit.ok()), "stopped"),
         Err(_) => {
-            warn!(instance = %name, timeout_ms = kill_timeout.as_millis() as u64, "did not stop in time; SIGKILL");
+            let timeout_ms = kill_timeout.as_millis() as u64;
+            warn!(instance = %name, timeout_ms, "did not stop in time; SIGKILL");
             let _ = worker.child.start_kill();
             let _ = worker.child.wait().await;
         }
