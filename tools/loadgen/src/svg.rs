@@ -1,6 +1,7 @@
 //! The timeline of a run as an SVG picture: requests per time slice stacked by status, then one
 //! lane per instance showing when it answered, and marks for events (a replica killed, a deploy
-//! started). The book shows these pictures; `just load --svg` draws your own.
+//! started). The book shows these pictures; `just load` draws your own (target/lab/load.svg), and
+//! `loadgen --svg FILE` does for any run.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use crate::{Outcome, Report};
 
-const WIDTH: f64 = 960.0;
+// 760 wide, so that the book shows it at its own size (its column is about 790 px at a 1024 px
+// window) and 13 px text stays 13 px: a wider picture is scaled down, and its text with it.
+const WIDTH: f64 = 760.0;
 const LEFT: f64 = 130.0;
 const RIGHT: f64 = 20.0;
 const BARS: f64 = 150.0;
@@ -69,12 +72,12 @@ pub fn render(report: &Report, title: &str, events: &[(Duration, String)]) -> St
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="13">"##
     );
     let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="white"/>"##);
     let _ = writeln!(
         svg,
-        r##"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"##,
+        r##"<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{}</text>"##,
         escape(title)
     );
     let _ = writeln!(
@@ -186,7 +189,8 @@ pub fn render(report: &Report, title: &str, events: &[(Duration, String)]) -> St
     .iter()
     .enumerate()
     {
-        let lx = LEFT + i as f64 * 150.0;
+        // Each label's start, after the one before it (13 px text: about 7 px a character).
+        let lx = LEFT + [0.0, 95.0, 165.0, 235.0][i];
         let _ = writeln!(
             svg,
             r##"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{colour}"/><text x="{}" y="{legend:.1}">{label}</text>"##,
