@@ -1,6 +1,5 @@
-//! A child process under test: started in its own process group, its output captured line by
-//! line, waited on with deadlines, and killed (with its whole group) when the guard is dropped,
-//! which happens on a panic too, so a failing test never leaves a server behind.
+//! The [`Server`] guard: a child started in its own process group, waited on with deadlines,
+//! and killed with its whole group when the guard is dropped, on a panic too.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -9,83 +8,12 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
+use super::output::Output;
+use super::signal::{Sig, describe, send_signal};
 use crate::{human, test_log_enabled};
-
-/// The signals a test sends. Real ones, delivered by the kernel with `kill(2)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sig {
-    /// What Docker, Kubernetes and systemd send to ask for a stop.
-    Term,
-    /// Ctrl-C in a terminal; also what PM2 sends.
-    Int,
-    /// Cannot be caught: the end of every deadline.
-    Kill,
-    /// "Reload your configuration", by convention.
-    Hup,
-}
-
-impl Sig {
-    fn raw(self) -> libc::c_int {
-        match self {
-            Sig::Term => libc::SIGTERM,
-            Sig::Int => libc::SIGINT,
-            Sig::Kill => libc::SIGKILL,
-            Sig::Hup => libc::SIGHUP,
-        }
-    }
-
-    /// `SIGTERM`, `SIGINT`, … for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sig::Term => "SIGTERM",
-            Sig::Int => "SIGINT",
-            Sig::Kill => "SIGKILL",
-            Sig::Hup => "SIGHUP",
-        }
-    }
-}
-
-/// Describes an exit status the way a learner reads it: `exited with code 0`, or
-/// `was killed by signal 15 (SIGTERM)`.
-pub fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited with code {code}"),
-        (None, Some(signal)) => format!("was killed by signal {signal} ({})", signal_name(signal)),
-        (None, None) => format!("ended with status {status}"),
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGSEGV => "SIGSEGV",
-        _ => "another signal",
-    }
-}
-
-/// `kill(2)`: a positive pid names a process, a negative one a process group.
-#[allow(unsafe_code)]
-fn send_signal(pid: libc::pid_t, signal: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: kill(2) only reads its two integer arguments.
-    if unsafe { libc::kill(pid, signal) } == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// SIGKILLs a whole process group (its leader's pid), for tools that started one.
-pub fn kill_group(leader: u32) -> std::io::Result<()> {
-    send_signal(-(leader as libc::pid_t), libc::SIGKILL)
-}
 
 /// Builds a [`Server`]: the program, its arguments and environment.
 #[derive(Debug)]
@@ -184,72 +112,6 @@ impl ServerBuilder {
             output,
         }
     }
-}
-
-#[derive(Debug, Clone)]
-struct Output {
-    lines: Arc<Mutex<Vec<String>>>,
-    /// Bumped after every line, so a waiter never misses one (unlike a bare `Notify`).
-    changed: Arc<watch::Sender<usize>>,
-}
-
-impl Output {
-    async fn collect(self, stream: impl AsyncRead + Unpin, echo: Option<String>) {
-        let mut reader = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            let line = strip_ansi(&line);
-            if let Some(name) = &echo {
-                eprintln!("[{name}] {line}");
-            }
-            let count = {
-                let mut lines = self
-                    .lines
-                    .lock()
-                    .expect("no thread panics while holding it");
-                lines.push(line);
-                lines.len()
-            };
-            self.changed.send_replace(count);
-        }
-    }
-
-    fn nth_line_containing(&self, needle: &str, n: usize) -> Option<String> {
-        let lines = self
-            .lines
-            .lock()
-            .expect("no thread panics while holding it");
-        lines
-            .iter()
-            .filter(|l| l.contains(needle))
-            .nth(n - 1)
-            .cloned()
-    }
-
-    fn snapshot(&self) -> Vec<String> {
-        self.lines
-            .lock()
-            .expect("no thread panics while holding it")
-            .clone()
-    }
-}
-
-/// Removes terminal colour codes, so that a line can be matched as plain text.
-pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Skip `ESC [ … final-byte`.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A running child process. Dropping it kills its whole process group.
