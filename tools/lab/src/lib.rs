@@ -4,16 +4,16 @@
 //! and `down` call these functions, and so does the lab's test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, anyhow, bail};
+use test_support::docker::{self as engine, Compose, Project, ProjectGuard};
 
 /// One compose project of the lab.
 #[derive(Debug, Clone)]
 pub struct Lab {
-    /// `docker compose` or `docker-compose`.
-    compose: Vec<String>,
+    /// `docker compose` or `docker-compose` (test_support's detection, plugin first).
+    compose: Compose,
     /// The folder of `docker-compose.yml`.
     root: PathBuf,
     /// The compose project name (`-p`): tests use their own, so they never touch yours.
@@ -24,35 +24,16 @@ pub struct Lab {
     pub quiet: bool,
 }
 
-fn works(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 impl Lab {
     /// The lab of the compose file in `root`, balancer on `port`.
     pub fn new(root: &Path, port: u16) -> Result<Lab> {
-        if !works("docker", &["info"]) {
-            bail!(
-                "the lab needs a running Docker engine, and `docker info` fails: start Docker \
-                 (Docker Desktop, or `sudo systemctl start docker`); `just doctor` checks it"
-            );
-        }
-        let compose = if works("docker", &["compose", "version"]) {
-            vec!["docker".to_string(), "compose".to_string()]
-        } else if works("docker-compose", &["version"]) {
-            vec!["docker-compose".to_string()]
-        } else {
-            bail!(
-                "Docker runs, but neither `docker compose` nor `docker-compose` is installed: \
-                 `sudo apt install docker-compose-plugin`"
-            );
-        };
+        engine::engine().map_err(|why| {
+            anyhow!(
+                "the lab needs a running Docker engine, and `docker info` fails ({why}): start \
+                 Docker (Docker Desktop, or `sudo systemctl start docker`); `just doctor` checks it"
+            )
+        })?;
+        let compose = engine::compose().map_err(|why| anyhow!("Docker runs, but {why}"))?;
         if !root.join("docker-compose.yml").is_file() {
             bail!("no docker-compose.yml in {}", root.display());
         }
@@ -65,42 +46,32 @@ impl Lab {
         })
     }
 
+    /// The lab's compose project: the `lab` profile, under `project` if set, `LB_PORT` = port.
+    fn stack(&self) -> Project {
+        let stack = Project::new(self.compose.clone(), &self.root)
+            .profile("lab")
+            .env("LB_PORT", self.port.to_string());
+        match &self.project {
+            Some(name) => stack.named(name),
+            None => stack,
+        }
+    }
+
+    /// A guard that takes this lab down when dropped, whatever happened (tests and the bench
+    /// take it before [`Lab::up`], so that a start that fails half-way is taken down too).
+    pub fn guard(&self) -> ProjectGuard {
+        self.stack().guard()
+    }
+
     fn say(&self, text: &str) {
         if !self.quiet {
             eprintln!("lab: {text}");
         }
     }
 
-    fn compose_command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.compose[0]);
-        command.args(&self.compose[1..]);
-        if let Some(project) = &self.project {
-            command.args(["-p", project]);
-        }
-        command
-            .args(["--profile", "lab"])
-            .args(args)
-            .current_dir(&self.root)
-            .env("LB_PORT", self.port.to_string())
-            .stdin(Stdio::null());
-        command
-    }
-
     /// Runs compose with `args`; fails with its output.
     pub fn compose(&self, args: &[&str]) -> Result<String> {
-        let out = self
-            .compose_command(args)
-            .output()
-            .with_context(|| format!("running {}", self.compose.join(" ")))?;
-        if !out.status.success() {
-            bail!(
-                "`{} {}` failed:\n{}",
-                self.compose.join(" "),
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+        self.stack().run(args).map_err(anyhow::Error::msg)
     }
 
     /// The ids of the running `app` replicas.
@@ -214,10 +185,9 @@ impl Lab {
         Ok(())
     }
 
-    /// Stops and removes the lab's containers and network.
+    /// Stops and removes the lab's containers, network and anonymous volumes.
     pub fn down(&self) -> Result<()> {
-        self.compose(&["down", "--remove-orphans", "--timeout", "15"])?;
-        Ok(())
+        self.stack().down().map_err(anyhow::Error::msg)
     }
 
     /// Waits until every container in `ids` reports `healthy`.
@@ -262,7 +232,7 @@ impl Lab {
                      says why",
                     self.port,
                     limit.as_secs(),
-                    self.compose.join(" ")
+                    self.compose
                 );
             }
             std::thread::sleep(Duration::from_millis(250));
@@ -272,19 +242,7 @@ impl Lab {
 
 /// `docker args…`, trimmed stdout; fails with docker's message.
 pub fn docker(args: &[&str]) -> Result<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("running docker")?;
-    if !out.status.success() {
-        bail!(
-            "`docker {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    engine::docker(args).map_err(anyhow::Error::msg)
 }
 
 fn get_status(port: u16, path: &str) -> std::io::Result<u16> {

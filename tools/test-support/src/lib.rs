@@ -58,27 +58,6 @@ pub fn test_log_enabled() -> bool {
     std::env::var_os("TEST_LOG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Whether a Docker engine answers `docker info`, asked once per test binary. Without one, the
-/// tests that need it fail where they must run (`CI` set, or `just verify`, which sets
-/// `WORKBOOK_REQUIRE_DOCKER`), and elsewhere print a loud SKIPPED notice and return false.
-pub fn docker_engine_or_skip() -> bool {
-    static ENGINE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
-    let answer = ENGINE.get_or_init(docker::engine);
-    let Err(why) = answer else {
-        return true;
-    };
-    let required =
-        std::env::var_os("CI").is_some() || std::env::var_os("WORKBOOK_REQUIRE_DOCKER").is_some();
-    assert!(
-        !required,
-        "this test needs a Docker engine, and none answers: {why}\n\
-         Start Docker (`sudo systemctl start docker`, or open Docker Desktop) and check with \
-         `docker info`. Container tests are never skipped in CI or under `just verify`."
-    );
-    skip(&format!("no Docker engine: {why}"));
-    false
-}
-
 /// The environment variable naming the folder where [`skip`] records skipped tests; the
 /// workbook's runner sets it and shows those tests as skipped, not passed.
 pub const SKIPS_ENV: &str = "WORKBOOK_SKIPS_DIR";

@@ -79,15 +79,12 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
                 .unwrap_or_else(|| p.display().to_string())
         }),
     };
-    let docker_engine = version_of("docker", &["info", "--format", "{{.ServerVersion}}"])
-        .filter(|v| !v.is_empty())
+    let docker_engine = test_support::docker::engine()
+        .ok()
         .map(|v| format!("engine {v}"));
-    let compose = version_of("docker", &["compose", "version", "--short"])
-        .map(|v| format!("docker compose {v}"))
-        .or_else(|| {
-            version_of("docker-compose", &["version", "--short"])
-                .map(|v| format!("docker-compose {v}"))
-        });
+    let compose = test_support::docker::compose()
+        .ok()
+        .map(|c| format!("{c} {}", c.version()));
     // Chapter 3's Dockerfile starts from these; pulled ahead, the first build needs no network.
     let base_images = docker_engine.as_ref().map(|_| {
         CHAPTER3_BASES
@@ -198,7 +195,8 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
     if let Some(url) = redis_url {
         let reachable = match redis::Client::open(url.as_str()) {
             Ok(client) => matches!(
-                tokio::time::timeout(Duration::from_secs(2), crate::redis_lab::ping(&client)).await,
+                tokio::time::timeout(Duration::from_secs(2), crate::compose_redis::ping(&client))
+                    .await,
                 Ok(Ok(()))
             ),
             Err(_) => false,

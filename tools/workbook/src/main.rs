@@ -14,13 +14,13 @@
 mod bench;
 mod book;
 mod cargo_test;
+mod compose_redis;
 mod doctor;
 mod files;
 mod lab_cmd;
 mod learner;
 mod manifest;
 mod prefetch;
-mod redis_lab;
 mod run;
 mod scratch;
 mod verify;
@@ -213,7 +213,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Bench { chapter } => {
             bench::bench(&root, manifest.find_for(chapter.as_deref(), "bench")?).await
         }
-        Command::Redis { stop } => redis_lab::redis(&root, stop).await,
+        Command::Redis { stop } => compose_redis::redis(&root, stop).await,
         Command::Lab { args } => lab_cmd::lab(&root, &args).await,
         Command::List => {
             print!("{}", manifest.listing());

@@ -45,9 +45,9 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// `Some(())` if a Docker engine answers; see `test_support::docker_engine_or_skip`.
+/// `Some(())` if a Docker engine answers; see `test_support::docker::engine_or_skip`.
 pub fn engine() -> Option<()> {
-    test_support::docker_engine_or_skip().then_some(())
+    test_support::docker::engine_or_skip().then_some(())
 }
 
 /// The image built from your Dockerfile.
@@ -137,6 +137,7 @@ fn build() -> Result<Image, String> {
 pub struct Container {
     /// Its name: `ch03-<what>-<pid>-<n>`.
     pub name: String,
+    _removed_on_drop: test_support::docker::Container,
 }
 
 impl Container {
@@ -149,19 +150,16 @@ impl Container {
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         );
-        let mut all = vec!["run", "-d", "--name", &name, "--label", "workbook=ch03"];
+        let mut all = vec!["--label", "workbook=ch03"];
         all.extend_from_slice(args);
         all.push(&image.id);
         all.extend_from_slice(command);
-        let out = docker(&all);
-        let shown = all.join(" ");
-        let container = Container { name };
-        assert!(
-            out.status.success(),
-            "`docker {shown}` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        container
+        let guard =
+            test_support::docker::Container::run(&name, &all).unwrap_or_else(|err| panic!("{err}"));
+        Container {
+            name,
+            _removed_on_drop: guard,
+        }
     }
 
     /// `docker inspect --format <format>` of this container.
@@ -255,17 +253,6 @@ impl Container {
             limit.as_secs(),
             self.logs()
         );
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }
 

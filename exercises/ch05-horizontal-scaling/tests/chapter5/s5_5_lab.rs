@@ -9,15 +9,6 @@ use std::time::Duration;
 use lab::Lab;
 use loadgen::{Options, Report};
 
-/// The lab in a compose project of its own, taken down when the test ends, failed or not.
-struct Stack(Lab);
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.0.down();
-    }
-}
-
 async fn load_while<F: std::future::Future<Output = ()>>(port: u16, stop: F) -> Report {
     let mut options = Options::for_url(&format!("http://127.0.0.1:{port}/"))
         .await
@@ -33,7 +24,7 @@ fn instances(report: &Report) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
-    if !test_support::docker_engine_or_skip() {
+    if !test_support::docker::engine_or_skip() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -41,7 +32,8 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     let mut lab = Lab::new(&root, port).unwrap_or_else(|err| panic!("{err:#}"));
     lab.project = Some(format!("ch05lab{}", std::process::id()));
     lab.quiet = true;
-    let stack = Stack(lab.clone());
+    // The lab in a compose project of its own, taken down when the test ends, failed or not.
+    let stack = lab.guard();
     lab.up(3)
         .unwrap_or_else(|err| panic!("`just up` failed: {err:#}"));
 

@@ -1,57 +1,45 @@
-//! `just redis`: a Redis in Docker, through whichever compose the machine has (`docker compose`
-//! or the older `docker-compose`), waited on until it answers.
+//! `just redis` and `just redis-stop`: the compose file's `redis` service, a Redis on
+//! 127.0.0.1:6379 for learners without redis-server, through whichever compose the machine has
+//! (test_support's detection: `docker compose`, else `docker-compose`), waited on until it
+//! answers.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use test_support::docker;
 
-/// The compose command available here: `docker compose` (v2 plugin) or `docker-compose` (v1).
-pub fn compose() -> Result<Vec<&'static str>> {
-    let works = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !works("docker", &["info", "--format", "{{.ServerVersion}}"]) {
-        bail!(
-            "the Docker engine is not running (or not installed). Start Docker Desktop or \
-             `sudo systemctl start docker`, then try again; `just doctor` checks the rest. \
+/// The compose project of the workbook's own `docker-compose.yml`, once the engine answers.
+fn project(root: &Path) -> Result<docker::Project> {
+    docker::engine().map_err(|why| {
+        anyhow!(
+            "the Docker engine is not running (or not installed): {why}. Start Docker Desktop \
+             or `sudo systemctl start docker`, then try again; `just doctor` checks the rest. \
              Without Docker, install redis-server instead (`sudo apt install redis-server` or \
              `brew install redis`): the tests start it themselves."
-        );
-    }
-    if works("docker", &["compose", "version"]) {
-        Ok(vec!["docker", "compose"])
-    } else if works("docker-compose", &["version"]) {
-        Ok(vec!["docker-compose"])
-    } else {
-        bail!(
-            "Docker runs, but neither `docker compose` nor `docker-compose` is installed: `sudo apt install docker-compose-plugin`"
         )
-    }
+    })?;
+    let compose = docker::compose().map_err(|why| anyhow!("Docker runs, but {why}"))?;
+    Ok(docker::Project::new(compose, root))
 }
 
 pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
-    let compose = compose()?;
+    let project = project(root)?;
+    let compose = project.compose();
     let args: &[&str] = if stop {
         &["stop", "redis"]
     } else {
         &["up", "-d", "redis"]
     };
-    let status = Command::new(compose[0])
-        .args(&compose[1..])
-        .args(args)
-        .current_dir(root)
+    let status = project
+        .command(args)
         .status()
-        .with_context(|| format!("running {}", compose.join(" ")))?;
+        .with_context(|| format!("running {compose}"))?;
     if !status.success() {
         bail!(
-            "`{} {}` failed (its message is above). If the image could not be pulled, this \
-             machine may be offline: install redis-server instead.",
-            compose.join(" "),
+            "`{compose} {}` failed (its message is above). If the image could not be pulled, \
+             this machine may be offline: install redis-server instead.",
             args.join(" ")
         );
     }
@@ -77,8 +65,7 @@ pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
     }
     bail!(
         "the Redis container started but did not answer PING on 127.0.0.1:6379 within 30 s \
-         (last error: {last_error}); `{} logs redis` says more",
-        compose.join(" ")
+         (last error: {last_error}); `{compose} logs redis` says more"
     )
 }
 
