@@ -1,151 +1,607 @@
-//! A deliberately small HTTP/1.1 client on a raw `TcpStream`, so that a test can tell exactly
-//! what happened to a request during shutdown: refused (nobody listening), reset or closed before
-//! an answer (the request was cut off), or answered. A full client would retry or pool
-//! connections and blur that difference.
+//! The one HTTP/1.1 client of the workbook's tests and tools, written on a raw TCP stream so that
+//! a caller can tell exactly what happened to a request: refused (nothing listening), cut off
+//! (the connection was closed or reset before a complete answer), timed out, or answered. A full
+//! client would retry or pool connections and blur those differences, which are what a shutdown
+//! or scaling test is about.
+//!
+//! - [`Request`]: method, path, headers, body and an optional time limit. [`Request::send`]
+//!   sends it on a new connection from async code, [`Request::send_blocking`] from sync code
+//!   (std::net, no runtime); both write the same bytes and report the same errors.
+//! - [`KeepAlive`]: one persistent connection, reused until the server says or shows it is
+//!   closing it, as browsers, client pools and wrk do; [`keep_alive_load`] runs several.
+//! - [`get`], [`send`], [`read_one`], [`read_to_end`]: the single steps, for tests that hold a
+//!   connection themselves (an idle keep-alive client during a drain).
+//!
+//! Answers are read by their framing (`Content-Length`, chunked, or to the end of the
+//! connection), so a kept-alive connection is left exactly at the start of the next answer.
 
-use std::fmt;
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// An answer: status code and body text.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// `200`, `503`, …
-    pub status: u16,
-    /// The body as text (the chapter services answer with short text or JSON).
-    pub body: String,
+/// A request: what goes on the wire, and how long the whole exchange may take.
+///
+/// `Host: localhost` is added unless a `Host` header is given, `Connection` says whether the
+/// connection stays open (unless given), and `Content-Length` is added when there is a body or the
+/// method is `POST`, `PUT` or `PATCH` (unless given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path and query: `/slow?ms=500`.
+    pub path: String,
+    /// Header lines, in the order they are sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, sent as it is.
+    pub body: Vec<u8>,
+    /// The longest the whole exchange (connect, send, read the answer) may take; `None` waits as
+    /// long as the server does.
+    pub timeout: Option<Duration>,
 }
 
-/// What can go wrong, in the terms a shutdown test cares about.
-#[derive(Debug)]
-pub enum HttpError {
-    /// Nothing was listening: the connection was refused.
-    Refused,
-    /// The server closed or reset the connection before a complete answer.
-    CutOff(String),
-    /// Anything else.
-    Other(io::Error),
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::Refused => write!(f, "the connection was refused (nothing listening)"),
-            HttpError::CutOff(how) => write!(f, "the request was cut off: {how}"),
-            HttpError::Other(err) => write!(f, "{err}"),
+impl Request {
+    /// `method path`, with no headers of its own, no body and no time limit.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: None,
         }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Request {
+        Request::new("GET", path)
+    }
+
+    /// `POST path` with `body` (empty is fine: `Content-Length: 0` is sent).
+    pub fn post(path: impl Into<String>, body: impl Into<Vec<u8>>) -> Request {
+        Request::new("POST", path).body(body)
+    }
+
+    /// Adds a header line.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// Bounds the whole exchange; past it the request fails with [`HttpError::TimedOut`].
+    pub fn timeout(mut self, limit: Duration) -> Request {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Aims the request at `addr`: the result can be given more headers, then `.await`ed or sent
+    /// with [`Call::blocking`].
+    pub fn to(self, addr: SocketAddr) -> Call {
+        Call {
+            addr,
+            request: self,
+        }
+    }
+
+    /// Sends the request on a new connection (`Connection: close`) and reads the answer.
+    pub async fn send(&self, addr: SocketAddr) -> Result<Response, HttpError> {
+        within(self.timeout, async {
+            let mut stream = TcpStream::connect(addr).await.map_err(classify)?;
+            let mut wire = Vec::new();
+            self.encode(false, &mut wire);
+            stream.write_all(&wire).await.map_err(classify)?;
+            let mut buffer = Vec::new();
+            let (response, _) =
+                read_answer(&mut stream, &mut buffer, self.is_head(), false).await?;
+            Ok(response)
+        })
+        .await
+    }
+
+    /// [`send`](Self::send) for code without a runtime: the same bytes, answer and errors, on a
+    /// std::net stream whose connect, write and read time limits are what is left of the
+    /// request's timeout.
+    pub fn send_blocking(&self, addr: SocketAddr) -> Result<Response, HttpError> {
+        let deadline = Deadline::new(self.timeout);
+        let mut stream = match deadline.left()? {
+            Some(left) => std::net::TcpStream::connect_timeout(&addr, left),
+            None => std::net::TcpStream::connect(addr),
+        }
+        .map_err(|err| deadline.classify(err))?;
+        let mut wire = Vec::new();
+        self.encode(false, &mut wire);
+        stream
+            .set_write_timeout(deadline.left()?)
+            .map_err(HttpError::Other)?;
+        stream
+            .write_all(&wire)
+            .map_err(|err| deadline.classify(err))?;
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Decoded::Complete { response, .. } = decode(&buffer, self.is_head(), false)? {
+                return Ok(response);
+            }
+            stream
+                .set_read_timeout(deadline.left()?)
+                .map_err(HttpError::Other)?;
+            let n = stream
+                .read(&mut chunk)
+                .map_err(|err| deadline.classify(err))?;
+            if n == 0 {
+                return at_eof(&buffer, self.is_head(), false).map(|(response, _, _)| response);
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn is_head(&self) -> bool {
+        self.method.eq_ignore_ascii_case("HEAD")
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The request as bytes, into `wire` (cleared first, so that a caller can reuse it).
+    fn encode(&self, keep_alive: bool, wire: &mut Vec<u8>) {
+        wire.clear();
+        // Writing into a Vec cannot fail.
+        let _ = write!(wire, "{} {} HTTP/1.1\r\n", self.method, self.path);
+        if !self.has("host") {
+            wire.extend_from_slice(b"Host: localhost\r\n");
+        }
+        for (name, value) in &self.headers {
+            let _ = write!(wire, "{name}: {value}\r\n");
+        }
+        if !self.has("connection") {
+            wire.extend_from_slice(if keep_alive {
+                b"Connection: keep-alive\r\n"
+            } else {
+                b"Connection: close\r\n"
+            });
+        }
+        let wants_length = !self.body.is_empty()
+            || ["POST", "PUT", "PATCH"]
+                .iter()
+                .any(|m| self.method.eq_ignore_ascii_case(m));
+        if wants_length && !self.has("content-length") {
+            let _ = write!(wire, "Content-Length: {}\r\n", self.body.len());
+        }
+        wire.extend_from_slice(b"\r\n");
+        wire.extend_from_slice(&self.body);
     }
 }
 
-impl std::error::Error for HttpError {}
+/// A [`Request`] aimed at an address; `.await` sends it on a new connection.
+#[derive(Debug, Clone)]
+pub struct Call {
+    addr: SocketAddr,
+    request: Request,
+}
+
+impl Call {
+    /// Adds a header line.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Call {
+        self.request = self.request.header(name, value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Call {
+        self.request = self.request.body(body);
+        self
+    }
+
+    /// Bounds the whole exchange.
+    pub fn timeout(mut self, limit: Duration) -> Call {
+        self.request = self.request.timeout(limit);
+        self
+    }
+
+    /// The request as it stands.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Sends it from sync code ([`Request::send_blocking`]).
+    pub fn blocking(self) -> Result<Response, HttpError> {
+        self.request.send_blocking(self.addr)
+    }
+}
+
+impl std::future::IntoFuture for Call {
+    type Output = Result<Response, HttpError>;
+    type IntoFuture =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'static>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.request.send(self.addr).await })
+    }
+}
+
+/// An answer: status code, headers and body text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// `200`, `503`, …
+    pub status: u16,
+    /// Header lines as the server sent them (names in its own case), in order.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (the chapter services answer with short text or JSON), chunks joined.
+    pub body: String,
+}
+
+impl Response {
+    /// The first header called `name` (in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What can go wrong, in the terms a shutdown or scaling test cares about.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Nothing was listening: the connection was refused, so no request was sent.
+    #[error("the connection was refused (nothing listening)")]
+    Refused,
+    /// The server closed or reset the connection before a complete answer.
+    #[error("the request was cut off: {0}")]
+    CutOff(CutOff),
+    /// No complete answer within the request's time limit.
+    #[error("no complete answer within {}", crate::human(*.0))]
+    TimedOut(Duration),
+    /// Anything else: an answer that is not HTTP, a connect error other than a refusal, …
+    #[error("{0}")]
+    Other(io::Error),
+}
+
+/// How a connection ended before a complete answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutOff {
+    /// A reset (RST: the read or write failed) rather than an orderly close (EOF). wrk counts
+    /// both as errors; a balancer test tells them apart.
+    pub reset: bool,
+    /// What the client saw.
+    pub detail: String,
+}
+
+impl std::fmt::Display for CutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+fn closed(detail: &str) -> HttpError {
+    HttpError::CutOff(CutOff {
+        reset: false,
+        detail: detail.to_owned(),
+    })
+}
 
 fn classify(err: io::Error) -> HttpError {
     match err.kind() {
         io::ErrorKind::ConnectionRefused => HttpError::Refused,
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => HttpError::CutOff(err.to_string()),
+        | io::ErrorKind::BrokenPipe => HttpError::CutOff(CutOff {
+            reset: true,
+            detail: err.to_string(),
+        }),
+        io::ErrorKind::UnexpectedEof => HttpError::CutOff(CutOff {
+            reset: false,
+            detail: err.to_string(),
+        }),
         _ => HttpError::Other(err),
     }
 }
 
-/// `GET path` on a new connection (`Connection: close`), reading the whole answer.
-pub async fn get(addr: SocketAddr, path: &str) -> Result<Response, HttpError> {
-    let mut stream = TcpStream::connect(addr).await.map_err(classify)?;
-    send(&mut stream, "GET", path, true).await?;
-    read_to_end(&mut stream).await
-}
-
-/// Sends one request on an open connection without waiting for the answer.
-pub async fn send(
-    stream: &mut TcpStream,
-    method: &str,
-    path: &str,
-    close: bool,
-) -> Result<(), HttpError> {
-    let connection = if close { "close" } else { "keep-alive" };
-    let request =
-        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {connection}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(classify)
-}
-
-/// Reads until the server closes the connection and parses the answer.
-pub async fn read_to_end(stream: &mut TcpStream) -> Result<Response, HttpError> {
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(classify)?;
-    parse(&raw)
-}
-
-/// Reads exactly one answer from a keep-alive connection (by `Content-Length`), leaving the
-/// connection open.
-pub async fn read_one(stream: &mut TcpStream) -> Result<Response, HttpError> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = find(&raw, b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..end]).to_string();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())
-                        .flatten()
-                })
-                .unwrap_or(0);
-            if raw.len() >= end + 4 + length {
-                return parse(&raw[..end + 4 + length]);
-            }
-        }
-        let n = stream.read(&mut buf).await.map_err(classify)?;
-        if n == 0 {
-            return Err(HttpError::CutOff(
-                "the server closed the connection before a complete answer".into(),
-            ));
-        }
-        raw.extend_from_slice(&buf[..n]);
+/// Runs `exchange` within `limit`, if there is one.
+async fn within<T>(
+    limit: Option<Duration>,
+    exchange: impl std::future::Future<Output = Result<T, HttpError>>,
+) -> Result<T, HttpError> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or(Err(HttpError::TimedOut(limit))),
+        None => exchange.await,
     }
+}
+
+/// The blocking client's clock: one deadline for the whole exchange, handed to each socket call
+/// as the time left.
+struct Deadline(Option<(Instant, Duration)>);
+
+impl Deadline {
+    fn new(limit: Option<Duration>) -> Deadline {
+        Deadline(limit.map(|limit| (Instant::now() + limit, limit)))
+    }
+
+    /// The time left (`None`: no limit), or `TimedOut` once there is none (a zero socket timeout
+    /// would mean "no limit" to std).
+    fn left(&self) -> Result<Option<Duration>, HttpError> {
+        match self.0 {
+            None => Ok(None),
+            Some((at, limit)) => match at.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(HttpError::TimedOut(limit)),
+            },
+        }
+    }
+
+    fn classify(&self, err: io::Error) -> HttpError {
+        match (self.0, err.kind()) {
+            // A socket timeout shows as WouldBlock on Unix and TimedOut elsewhere.
+            (Some((_, limit)), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                HttpError::TimedOut(limit)
+            }
+            _ => classify(err),
+        }
+    }
+}
+
+/// How far an answer at the start of a buffer has come.
+enum Decoded {
+    Complete {
+        response: Response,
+        /// Its length in the buffer: what follows belongs to the next answer.
+        len: usize,
+        /// The server will close the connection after it.
+        close: bool,
+    },
+    /// More bytes are needed; at the end of the connection, the answer is cut off here.
+    Partial(Missing),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Missing {
+    Everything,
+    Head,
+    Body,
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+    /// No length: the body runs to the end of the connection.
+    ToEof,
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse(raw: &[u8]) -> Result<Response, HttpError> {
-    if raw.is_empty() {
-        return Err(HttpError::CutOff(
-            "the server closed the connection without answering".into(),
-        ));
+/// Decodes one answer from the start of `buffer`; `eof` says that no more bytes will come.
+fn decode(buffer: &[u8], head_request: bool, eof: bool) -> Result<Decoded, HttpError> {
+    if buffer.is_empty() {
+        return Ok(Decoded::Partial(Missing::Everything));
     }
-    let Some(end) = find(raw, b"\r\n\r\n") else {
-        return Err(HttpError::CutOff(
-            "the answer stopped in the middle of its headers".into(),
-        ));
+    let Some(head_end) = find(buffer, b"\r\n\r\n") else {
+        return Ok(Decoded::Partial(Missing::Head));
     };
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
+    let head = String::from_utf8_lossy(&buffer[..head_end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut words = status_line.split_whitespace();
+    let version = words.next().unwrap_or_default();
+    let status: u16 = words
+        .next()
+        .filter(|_| version.starts_with("HTTP/"))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| HttpError::Other(io::Error::other(format!("not HTTP: {head:?}"))))?;
-    let body = String::from_utf8_lossy(&raw[end + 4..]).to_string();
-    Ok(Response { status, body })
+    let mut headers = Vec::new();
+    let (mut length, mut chunked, mut connection) = (None, false, None);
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse::<usize>().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.to_ascii_lowercase().contains("chunked");
+        } else if name.eq_ignore_ascii_case("connection") {
+            connection = Some(value.to_ascii_lowercase());
+        }
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+    let mut close = match &connection {
+        Some(c) if c.contains("close") => true,
+        Some(c) if c.contains("keep-alive") => false,
+        _ => version == "HTTP/1.0",
+    };
+    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status)
+    {
+        Framing::Length(0)
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(length) = length {
+        Framing::Length(length)
+    } else {
+        close = true;
+        Framing::ToEof
+    };
+    let rest = &buffer[head_end + 4..];
+    let (body, body_len) = match framing {
+        Framing::Length(n) if rest.len() >= n => (rest[..n].to_vec(), n),
+        Framing::Length(_) => return Ok(Decoded::Partial(Missing::Body)),
+        Framing::Chunked => match dechunk(rest)? {
+            Some(done) => done,
+            None => return Ok(Decoded::Partial(Missing::Body)),
+        },
+        Framing::ToEof if eof => (rest.to_vec(), rest.len()),
+        Framing::ToEof => return Ok(Decoded::Partial(Missing::Body)),
+    };
+    Ok(Decoded::Complete {
+        response: Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        },
+        len: head_end + 4 + body_len,
+        close,
+    })
+}
+
+/// A chunked body from the start of `raw`: the joined chunks and how many bytes they took, or
+/// `None` if it is not complete yet.
+fn dechunk(raw: &[u8]) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        let Some(line) = find(&raw[at..], b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = String::from_utf8_lossy(&raw[at..at + line]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| {
+                HttpError::Other(io::Error::other(format!("bad chunk size {size_text:?}")))
+            })?;
+        at += line + 2;
+        if size == 0 {
+            // Trailers, if any, end with an empty line.
+            loop {
+                let Some(line) = find(&raw[at..], b"\r\n") else {
+                    return Ok(None);
+                };
+                at += line + 2;
+                if line == 0 {
+                    return Ok(Some((body, at)));
+                }
+            }
+        }
+        if raw.len() < at + size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&raw[at..at + size]);
+        at += size + 2;
+    }
+}
+
+/// The connection ended: the answer in `buffer` if it is complete now, else how it was cut off.
+fn at_eof(
+    buffer: &[u8],
+    head_request: bool,
+    reused: bool,
+) -> Result<(Response, usize, bool), HttpError> {
+    match decode(buffer, head_request, true)? {
+        Decoded::Complete {
+            response,
+            len,
+            close,
+        } => Ok((response, len, close)),
+        Decoded::Partial(Missing::Everything) if reused => Err(closed(
+            "the server closed the kept-alive connection without answering the request sent on it",
+        )),
+        Decoded::Partial(Missing::Everything) => {
+            Err(closed("the server closed the connection without answering"))
+        }
+        Decoded::Partial(Missing::Head) => {
+            Err(closed("the answer stopped in the middle of its headers"))
+        }
+        Decoded::Partial(Missing::Body) => Err(closed(
+            "the server closed the connection before a complete answer",
+        )),
+    }
+}
+
+/// Reads one answer from `stream`, leaving what follows it in `buffer`; also says whether the
+/// server will close the connection after it. `reused`: the request went on a connection that
+/// had carried one before (for the message when it is closed unanswered).
+async fn read_answer(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    head_request: bool,
+    reused: bool,
+) -> Result<(Response, bool), HttpError> {
+    loop {
+        if let Decoded::Complete {
+            response,
+            len,
+            close,
+        } = decode(buffer, head_request, false)?
+        {
+            buffer.drain(..len);
+            return Ok((response, close));
+        }
+        buffer.reserve(8192);
+        if stream.read_buf(buffer).await.map_err(classify)? == 0 {
+            let (response, len, close) = at_eof(buffer, head_request, reused)?;
+            buffer.drain(..len);
+            return Ok((response, close));
+        }
+    }
+}
+
+/// `GET path` on a new connection (`Connection: close`), with no time limit.
+pub async fn get(addr: SocketAddr, path: &str) -> Result<Response, HttpError> {
+    Request::get(path).send(addr).await
+}
+
+/// Sends `method path` on an open connection without waiting for the answer, asking the server to
+/// close it afterwards if `close`, else to keep it open.
+pub async fn send(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    close: bool,
+) -> Result<(), HttpError> {
+    let mut wire = Vec::new();
+    Request::new(method, path).encode(!close, &mut wire);
+    stream.write_all(&wire).await.map_err(classify)
+}
+
+/// Reads until the server closes the connection and parses the answer; an idle connection that
+/// is closed without one is [`HttpError::CutOff`].
+pub async fn read_to_end(stream: &mut TcpStream) -> Result<Response, HttpError> {
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.map_err(classify)?;
+    at_eof(&raw, false, false).map(|(response, _, _)| response)
+}
+
+/// Reads exactly one answer from a keep-alive connection, leaving the connection open.
+pub async fn read_one(stream: &mut TcpStream) -> Result<Response, HttpError> {
+    let mut buffer = Vec::new();
+    read_answer(stream, &mut buffer, false, false)
+        .await
+        .map(|(response, _)| response)
 }
 
 /// A client that keeps its connection open between requests, as browsers, client pools, nginx's
 /// upstream `keepalive` and wrk do. It opens a new connection only when the server said it would
-/// close this one (`Connection: close`) or closed it. It never retries: a request that meets a
-/// connection the server is closing is an error, which is what a shutdown test must see.
+/// close this one (`Connection: close`), closed it, or a request failed on it. It never retries:
+/// a request that meets a connection the server is closing is an error, which is what a shutdown
+/// test must see.
 #[derive(Debug)]
 pub struct KeepAlive {
     addr: SocketAddr,
-    open: Option<(TcpStream, Vec<u8>)>,
+    open: Option<Open>,
+    /// The last request's bytes, kept so that the next one reuses the allocation.
+    wire: Vec<u8>,
     /// Connections opened so far.
     pub connections: usize,
+}
+
+/// An open connection and whatever of the next answer has been read already.
+#[derive(Debug)]
+struct Open {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    /// It has carried a request already.
+    used: bool,
 }
 
 impl KeepAlive {
@@ -154,68 +610,57 @@ impl KeepAlive {
         KeepAlive {
             addr,
             open: None,
+            wire: Vec::new(),
             connections: 0,
         }
     }
 
     /// `GET path` on the open connection, or on a new one if there is none.
     pub async fn get(&mut self, path: &str) -> Result<Response, HttpError> {
-        let (mut stream, mut buffer) = match self.open.take() {
-            Some(open) => open,
-            None => {
-                let stream = TcpStream::connect(self.addr).await.map_err(classify)?;
-                self.connections += 1;
-                (stream, Vec::new())
-            }
-        };
-        send(&mut stream, "GET", path, false).await?;
-        let (response, close) = read_kept(&mut stream, &mut buffer).await?;
-        if !close {
-            self.open = Some((stream, buffer));
-        }
-        Ok(response)
+        self.send(&Request::get(path)).await
     }
-}
 
-/// Reads one answer by `Content-Length` from a kept-alive connection, keeping what follows it
-/// in `buffer`; also says whether the server will close the connection after it.
-async fn read_kept(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-) -> Result<(Response, bool), HttpError> {
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = find(buffer, b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
-            let header = |wanted: &str| {
-                head.lines().find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.trim()
-                        .eq_ignore_ascii_case(wanted)
-                        .then(|| value.trim().to_ascii_lowercase())
-                })
+    /// Sends `request` on the open connection, or on a new one if there is none, within the
+    /// request's time limit. A connection on which a request failed or timed out is dropped.
+    pub async fn send(&mut self, request: &Request) -> Result<Response, HttpError> {
+        let KeepAlive {
+            addr,
+            open,
+            wire,
+            connections,
+        } = self;
+        within(request.timeout, async {
+            let mut current = match open.take() {
+                Some(current) => current,
+                None => {
+                    let stream = TcpStream::connect(*addr).await.map_err(classify)?;
+                    // Requests are small and answered one at a time: Nagle's algorithm would
+                    // only delay them.
+                    stream.set_nodelay(true).map_err(HttpError::Other)?;
+                    *connections += 1;
+                    Open {
+                        stream,
+                        buffer: Vec::with_capacity(8192),
+                        used: false,
+                    }
+                }
             };
-            let length = header("content-length")
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            let close = header("connection").is_some_and(|v| v.contains("close"));
-            if buffer.len() >= end + 4 + length {
-                let response = parse(&buffer[..end + 4 + length])?;
-                buffer.drain(..end + 4 + length);
-                return Ok((response, close));
+            request.encode(true, wire);
+            current.stream.write_all(wire).await.map_err(classify)?;
+            let (response, close) = read_answer(
+                &mut current.stream,
+                &mut current.buffer,
+                request.is_head(),
+                current.used,
+            )
+            .await?;
+            if !close {
+                current.used = true;
+                *open = Some(current);
             }
-        }
-        let n = stream.read(&mut chunk).await.map_err(classify)?;
-        if n == 0 {
-            return Err(HttpError::CutOff(if buffer.is_empty() {
-                "the server closed the kept-alive connection without answering the request \
-                 sent on it"
-                    .into()
-            } else {
-                "the server closed the connection before a complete answer".into()
-            }));
-        }
-        buffer.extend_from_slice(&chunk[..n]);
+            Ok(response)
+        })
+        .await
     }
 }
 
@@ -287,78 +732,4 @@ pub async fn keep_alive_load(
     // Let every client finish the request it is on: stopping must not cut one off.
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     collect.await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A server that answers `answers` requests on each connection, the last one with
-    /// `Connection: close` when `close_last`, and then closes (without answering, if not).
-    async fn server(answers: usize, close_last: bool) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buffer = Vec::new();
-                    let mut chunk = [0u8; 1024];
-                    for n in 1.. {
-                        while find(&buffer, b"\r\n\r\n").is_none() {
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(k) => buffer.extend_from_slice(&chunk[..k]),
-                            }
-                        }
-                        let end = find(&buffer, b"\r\n\r\n").unwrap();
-                        buffer.drain(..end + 4);
-                        if n > answers {
-                            return;
-                        }
-                        let close = if close_last && n == answers {
-                            "Connection: close\r\n"
-                        } else {
-                            ""
-                        };
-                        let answer =
-                            format!("HTTP/1.1 200 OK\r\n{close}Content-Length: 3\r\n\r\nok\n");
-                        if stream.write_all(answer.as_bytes()).await.is_err() || !close.is_empty() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        addr
-    }
-
-    #[tokio::test]
-    async fn keep_alive_reuses_its_connection_and_reconnects_after_connection_close() {
-        let mut client = KeepAlive::new(server(3, true).await);
-        for _ in 0..7 {
-            assert_eq!(client.get("/").await.unwrap().body, "ok\n");
-        }
-        assert_eq!(
-            client.connections, 3,
-            "3 answers a connection: 7 requests need 3"
-        );
-    }
-
-    #[tokio::test]
-    async fn keep_alive_reports_a_request_met_by_a_closing_connection() {
-        let mut client = KeepAlive::new(server(1, false).await);
-        assert_eq!(client.get("/").await.unwrap().status, 200);
-        let err = client.get("/").await.unwrap_err();
-        assert!(matches!(err, HttpError::CutOff(_)), "{err}");
-    }
-
-    #[tokio::test]
-    async fn keep_alive_load_stops_when_nothing_listens_and_counts_refusals_apart() {
-        let closed = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap()
-        };
-        let load = keep_alive_load(closed, 4, "/", 1000, std::future::pending()).await;
-        assert_eq!((load.ok, load.refused, load.failed.len()), (0, 4, 0));
-    }
 }
