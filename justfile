@@ -78,6 +78,11 @@ verify:
 bench chapter="":
     @{{wb}} bench {{chapter}}
 
+# every ready chapter's solution, run as many times in a row as chapters.toml's `soak` says (CI runs it): `just soak chapter4 --repeat 1`
+[no-exit-message]
+soak *args:
+    @{{wb}} soak {{args}}
+
 # start a Redis in Docker on 127.0.0.1:6379, for machines without redis-server
 [no-exit-message]
 redis:

@@ -29,9 +29,6 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
     Some(text.lines().next().unwrap_or("").trim().to_owned())
 }
 
-/// The public images chapter 3's Dockerfile builds from.
-const CHAPTER3_BASES: [&str; 2] = ["rust:1.95-trixie", "gcr.io/distroless/cc-debian13:nonroot"];
-
 /// The platform, as the learner would name it, and what it does not support.
 pub fn platform() -> (String, Option<&'static str>) {
     let arch = std::env::consts::ARCH;
@@ -85,19 +82,22 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
     let compose = test_support::docker::compose()
         .ok()
         .map(|c| format!("{c} {}", c.version()));
-    // Chapter 3's Dockerfile starts from these; pulled ahead, the first build needs no network.
-    let base_images = docker_engine.as_ref().map(|_| {
-        CHAPTER3_BASES
+    // The images the Docker chapters' Dockerfiles and compose files start from (chapters.toml's
+    // `docker`); pulled ahead, the first build needs no network.
+    let manifest = crate::manifest::Manifest::load(root)?;
+    let mut images: Vec<String> = manifest
+        .chapters
+        .iter()
+        .filter(|c| c.docker && c.status != crate::manifest::Status::Planned)
+        .flat_map(|c| crate::prefetch::chapter_images(root, c))
+        .collect();
+    images.sort();
+    images.dedup();
+    let missing_images: Option<Vec<&String>> = docker_engine.as_ref().map(|_| {
+        images
             .iter()
-            .filter(|image| {
-                std::process::Command::new("docker")
-                    .args(["image", "inspect", image])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .count()
+            .filter(|i| !test_support::docker::has_image(i))
+            .collect()
     });
     let checks = vec![
         Check {
@@ -147,10 +147,12 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         Check {
             name: "images",
             required_for: "chapters 3 and 5 to need no network on the day",
-            found: base_images
-                .filter(|n| *n == CHAPTER3_BASES.len())
-                .map(|_| CHAPTER3_BASES.join(", ")),
-            fix: CHAPTER3_BASES
+            found: missing_images
+                .as_ref()
+                .filter(|m| m.is_empty())
+                .map(|_| images.join(", ")),
+            fix: missing_images
+                .unwrap_or_else(|| images.iter().collect())
                 .iter()
                 .map(|i| format!("docker pull {i}"))
                 .collect::<Vec<_>>()

@@ -23,6 +23,7 @@ mod manifest;
 mod prefetch;
 mod run;
 mod scratch;
+mod soak;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,15 @@ enum Command {
     Verify,
     /// Measure a chapter's timing goals, side by side in one run.
     Bench { chapter: Option<String> },
+    /// Run every ready chapter's solution as many times in a row as chapters.toml's `soak` says,
+    /// stopping at the first failure.
+    Soak {
+        /// Only these chapters (default: every ready one).
+        chapters: Vec<String>,
+        /// This many runs each, instead of the chapter's `soak`.
+        #[arg(long)]
+        repeat: Option<u32>,
+    },
     /// Start (or stop) a Redis in Docker on 127.0.0.1:6379.
     Redis {
         #[arg(long)]
@@ -132,6 +142,7 @@ impl Command {
             Command::Progress
             | Command::Prefetch { .. }
             | Command::Doctor
+            | Command::Soak { .. }
             | Command::Verify
             | Command::Redis { .. }
             | Command::Lab { .. }
@@ -210,6 +221,14 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             .await
         }
         Command::Verify => verify::verify(&root, &manifest).await,
+        Command::Soak { chapters, repeat } => {
+            // `just soak` passes an empty string when no chapter is given.
+            let chapters: Vec<String> = chapters
+                .into_iter()
+                .filter(|c| !c.trim().is_empty())
+                .collect();
+            soak::soak(&root, &manifest, &chapters, repeat).await
+        }
         Command::Bench { chapter } => {
             bench::bench(&root, manifest.find_for(chapter.as_deref(), "bench")?).await
         }

@@ -42,6 +42,13 @@ pub struct Chapter {
     /// The backstop for a whole test run, in seconds (default 300): longer for a chapter whose
     /// tests build an image.
     pub time_limit: Option<u64>,
+    /// What a scratch copy of the chapter needs from the repository's root besides the chapter
+    /// itself (files or folders, relative to the root): chapter 4's given code reads `.github`,
+    /// chapter 5's lab starts `docker-compose.yml` with `lab/`.
+    #[serde(default)]
+    pub scratch: Vec<String>,
+    /// How many runs in a row the reference solution must pass in `just soak` (default 20).
+    pub soak: Option<u32>,
     #[serde(rename = "section", default)]
     pub sections: Vec<Section>,
 }
@@ -148,6 +155,11 @@ impl Chapter {
     /// The backstop for one run of the chapter's tests.
     pub fn time_limit(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.time_limit.unwrap_or(300))
+    }
+
+    /// How many runs in a row `just soak` asks of the reference solution.
+    pub fn soak(&self) -> u32 {
+        self.soak.unwrap_or(20)
     }
 
     /// `ch01-graceful-shutdown` is both the folder and the package name.

@@ -9,8 +9,8 @@
 //!    machine.
 //!
 //! It writes `target/workbook/prefetched.toml`, which `just doctor` reads to say whether the
-//! machine is ready to work offline. The images are found in the files (`FROM` lines and
-//! `image:` keys), not listed here, so a new chapter's images are prefetched too.
+//! machine is ready to work offline. The images are found in each chapter's files (`FROM` lines
+//! and `image:` keys), not listed here, so a new chapter's images are prefetched too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result};
 
 use crate::cargo_test::{self, Place, Show};
-use crate::manifest::{Manifest, Status};
+use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
 
 /// What `prefetch` did, for `doctor`.
@@ -114,7 +114,7 @@ pub async fn prefetch(
 
     println!("4/4 container images…");
     if test_support::docker::engine().is_ok() {
-        for image in images_named(root) {
+        for image in images_named(root, manifest) {
             if !test_support::docker::has_image(&image) {
                 println!("    pulling {image}");
                 let ok = Command::new("docker")
@@ -221,12 +221,32 @@ fn service_manifests(root: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Every image a Dockerfile starts `FROM` (not its own stages) or the compose file names.
-pub fn images_named(root: &Path) -> Vec<String> {
+/// Every image a chapter's Dockerfile starts `FROM` (not its own stages) or a compose file it
+/// uses names, for every chapter that is written.
+pub fn images_named(root: &Path, manifest: &Manifest) -> Vec<String> {
+    let mut images = std::collections::BTreeSet::new();
+    for chapter in manifest
+        .chapters
+        .iter()
+        .filter(|c| c.status != Status::Planned)
+    {
+        images.extend(chapter_images(root, chapter));
+    }
+    images.into_iter().collect()
+}
+
+/// The images one chapter starts from: the `FROM` lines of the Dockerfiles in its exercise and
+/// solution folders and in what its scratch copy takes from the root, and the `image:` keys of
+/// the compose files among those.
+pub fn chapter_images(root: &Path, chapter: &Chapter) -> Vec<String> {
     let mut images = std::collections::BTreeSet::new();
     let mut dockerfiles = Vec::new();
-    for top in ["exercises", "solutions"] {
-        find_dockerfiles(&root.join(top), &mut dockerfiles);
+    let mut composes = Vec::new();
+    let places = [chapter.exercise_dir(root), chapter.solution_dir(root)]
+        .into_iter()
+        .chain(chapter.scratch.iter().map(|entry| root.join(entry)));
+    for place in places {
+        find_image_files(&place, &mut dockerfiles, &mut composes);
     }
     for file in dockerfiles {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -254,25 +274,40 @@ pub fn images_named(root: &Path) -> Vec<String> {
             }
         }
     }
-    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap_or_default();
-    for line in compose.lines() {
-        if let Some(image) = line.trim().strip_prefix("image:") {
-            images.insert(image.trim().trim_matches('"').to_owned());
+    for compose in composes {
+        let text = std::fs::read_to_string(&compose).unwrap_or_default();
+        for line in text.lines() {
+            if let Some(image) = line.trim().strip_prefix("image:") {
+                images.insert(image.trim().trim_matches('"').to_owned());
+            }
         }
     }
     images.into_iter().collect()
 }
 
-fn find_dockerfiles(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_name() == "target" {
-            continue;
+/// `docker-compose.yml`, `compose.yaml` and the other names docker compose looks for.
+fn is_compose_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        matches!(
+            n,
+            "docker-compose.yml" | "docker-compose.yaml" | "compose.yml" | "compose.yaml"
+        )
+    })
+}
+
+/// The Dockerfiles and compose files at `path` (a file, or a folder searched below it).
+fn find_image_files(path: &Path, dockerfiles: &mut Vec<PathBuf>, composes: &mut Vec<PathBuf>) {
+    if path.is_file() {
+        if path.file_name().is_some_and(|n| n == "Dockerfile") {
+            dockerfiles.push(path.to_path_buf());
+        } else if is_compose_file(path) {
+            composes.push(path.to_path_buf());
         }
-        if path.is_dir() {
-            find_dockerfiles(&path, out);
-        } else if entry.file_name() == "Dockerfile" {
-            out.push(path);
+        return;
+    }
+    for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        if entry.file_name() != "target" {
+            find_image_files(&entry.path(), dockerfiles, composes);
         }
     }
 }
@@ -295,7 +330,8 @@ mod tests {
     #[test]
     fn the_images_are_read_from_the_dockerfiles_and_the_compose_file() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let images = images_named(&root);
+        let manifest = Manifest::load(&root).unwrap();
+        let images = images_named(&root, &manifest);
         // Stage names (`chef`, `planner`) are not images.
         assert!(
             !images.iter().any(|i| i == "chef" || i == "planner"),

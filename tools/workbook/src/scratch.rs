@@ -3,7 +3,8 @@
 //! either version.
 //!
 //! The copy lives in `target/workbook/scratch/<folder>/` as a small workspace of its own (the
-//! root `Cargo.toml` and `Cargo.lock`, the chapter, and a link to `tools/`). Its finished
+//! root `Cargo.toml` and `Cargo.lock`, the chapter, a link to `tools/`, and what the chapter's
+//! `scratch` key in chapters.toml names). Its finished
 //! binaries go to a target directory of their own, so that they never replace the learner's,
 //! while its intermediate artifacts share the learner's build directory (cargo's
 //! `build.build-dir`): every dependency the learner's last run compiled is reused, and only the
@@ -86,17 +87,20 @@ impl Scratch {
             &scratch.join("Cargo.toml"),
             &scratch_manifest(root, chapter, version)?,
         )?;
-        // The repository's own pipeline, which chapter 4's given code checks.
-        if root.join(".github").is_dir() {
-            copy_tree(&root.join(".github"), &scratch.join(".github"), &[])?;
-        }
-        // The compose lab, which chapter 5's lab test starts.
-        copy_if_changed(
-            &root.join("docker-compose.yml"),
-            &scratch.join("docker-compose.yml"),
-        )?;
-        if root.join("lab").is_dir() {
-            copy_tree(&root.join("lab"), &scratch.join("lab"), &[])?;
+        // What the chapter needs from the root (chapters.toml's `scratch`).
+        for entry in &chapter.scratch {
+            let from = root.join(entry);
+            if from.is_dir() {
+                copy_tree(&from, &scratch.join(entry), &[])?;
+            } else if from.is_file() {
+                copy_if_changed(&from, &scratch.join(entry))?;
+            } else {
+                bail!(
+                    "chapters.toml: chapter {}'s scratch copy needs {entry}, which is not in {}",
+                    chapter.number,
+                    root.display()
+                );
+            }
         }
         let tools = scratch.join("tools");
         if !tools.exists() {
