@@ -546,6 +546,19 @@ async fn read_answer(
     }
 }
 
+/// The address in a line a service printed when it was ready: the word `addr=127.0.0.1:PORT`
+/// (`listening addr=…`, `ready addr=…`; quotes around it are allowed). The one parser of those
+/// lines, used by [`Server`](crate::Server) and every chapter's tests.
+pub fn addr_in(line: &str) -> Result<SocketAddr, String> {
+    let word = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("addr="))
+        .ok_or_else(|| format!("no `addr=` in {line:?}"))?;
+    word.trim_matches('"')
+        .parse()
+        .map_err(|err| format!("{line:?}: {err}"))
+}
+
 /// `GET path` on a new connection (`Connection: close`), with no time limit.
 pub async fn get(addr: SocketAddr, path: &str) -> Result<Response, HttpError> {
     Request::get(path).send(addr).await

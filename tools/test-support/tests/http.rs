@@ -356,3 +356,20 @@ async fn an_idle_connection_closed_by_the_server_reads_as_cut_off() {
     let closed = http::read_to_end(&mut stream).await;
     assert!(matches!(closed, Err(HttpError::CutOff(_))), "{closed:?}");
 }
+
+#[test]
+fn addr_in_reads_the_address_services_print() {
+    let addr: SocketAddr = "127.0.0.1:4321".parse().unwrap();
+    for line in [
+        "2026-12-01T10:00:00Z INFO service: listening addr=127.0.0.1:4321",
+        "web#1 ready addr=127.0.0.1:4321",
+        "listening addr=\"127.0.0.1:4321\" instance=i1",
+    ] {
+        assert_eq!(http::addr_in(line), Ok(addr), "{line}");
+    }
+    assert_eq!(
+        http::addr_in("metrics_addr=127.0.0.1:1 up"),
+        Err("no `addr=` in \"metrics_addr=127.0.0.1:1 up\"".to_owned())
+    );
+    assert!(http::addr_in("listening addr=localhost").is_err());
+}

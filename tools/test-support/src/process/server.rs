@@ -254,16 +254,50 @@ impl Server {
                  connections.",
             )
             .await;
-        let addr = line
-            .split_whitespace()
-            .find_map(|word| word.strip_prefix("addr="))
-            .expect("the line contains addr=");
-        addr.trim_matches('"').parse().unwrap_or_else(|err| {
+        crate::http::addr_in(&line).unwrap_or_else(|err| {
             panic!(
-                "{} reported an address that does not parse: {line:?}: {err}",
+                "{} reported an address that does not parse: {err}",
                 self.name
             )
         })
+    }
+
+    /// The address it reported (its first line with `addr=`), where [`get`](Self::get) and
+    /// [`post`](Self::post) send their requests. Panics if it has reported none yet: call
+    /// [`wait_for_address`](Self::wait_for_address) (or start it with
+    /// [`ServerBuilder::spawn_service`]) first.
+    pub fn addr(&self) -> SocketAddr {
+        let line = self
+            .output
+            .nth_line_containing("addr=", 1)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} has not reported its address (a line with `addr=`) yet; wait for it first",
+                    self.name
+                )
+            });
+        crate::http::addr_in(&line).unwrap_or_else(|err| {
+            panic!(
+                "{} reported an address that does not parse: {err}",
+                self.name
+            )
+        })
+    }
+
+    /// `GET path` to the address it reported, on a new connection; add headers or a time limit,
+    /// then `.await` it (or `.blocking()`).
+    pub fn get(&self, path: &str) -> crate::http::Call {
+        self.send(crate::http::Request::get(path))
+    }
+
+    /// `POST path` with `body` (`""` for none) to the address it reported.
+    pub fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> crate::http::Call {
+        self.send(crate::http::Request::post(path, body))
+    }
+
+    /// Any request to the address it reported.
+    pub fn send(&self, request: crate::http::Request) -> crate::http::Call {
+        request.to(self.addr())
     }
 
     /// Sends a real signal to the child (not its group: that is what Docker and Kubernetes do).
