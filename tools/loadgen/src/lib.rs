@@ -17,7 +17,10 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod args;
 pub mod svg;
+
+pub use args::LoadArgs;
 
 /// How requests use connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,16 +15,8 @@ use clap::Parser;
 struct Args {
     /// http://host:port/path
     url: String,
-    /// How long: 10s, 500ms, 2m.
-    #[arg(long, default_value = "10s", value_parser = loadgen::parse_duration)]
-    duration: std::time::Duration,
-    /// Requests in flight at once (in keep-alive mode, connections).
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
-    /// keep-alive (a pool of persistent connections, as wrk) or per-request (a new connection
-    /// for each request).
-    #[arg(long, default_value = "keep-alive")]
-    mode: loadgen::Mode,
+    #[command(flatten)]
+    load: loadgen::LoadArgs,
     /// Also draw the timeline into this SVG file.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
@@ -49,9 +41,7 @@ async fn main() -> ExitCode {
 
 async fn go(args: Args) -> Result<ExitCode> {
     let mut options = loadgen::Options::for_url(&args.url).await?;
-    options.duration = args.duration;
-    options.concurrency = args.concurrency;
-    options.mode = args.mode;
+    args.load.apply(&mut options);
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')

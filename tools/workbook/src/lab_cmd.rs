@@ -6,8 +6,39 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "the lab's commands: just up [N], just scale N, just load [--duration 10s] \\
-     [--concurrency 16], just chaos, just rolling-deploy, just down";
+/// The lab's commands (`just up`, `just scale N`, …: the justfile passes them on).
+#[derive(Debug, clap::Subcommand)]
+pub enum LabCommand {
+    /// Build the service and start Redis, N replicas and nginx.
+    Up {
+        /// How many replicas of the service, 1 to 20.
+        #[arg(default_value_t = 3, value_parser = replicas)]
+        replicas: usize,
+    },
+    /// Change the number of replicas.
+    Scale {
+        /// How many replicas of the service, 1 to 20.
+        #[arg(value_parser = replicas)]
+        replicas: usize,
+    },
+    /// Load the balancer and report distribution, status codes and latency, with the timeline
+    /// in target/lab/load.svg.
+    Load(loadgen::LoadArgs),
+    /// Kill one replica with SIGKILL.
+    Chaos,
+    /// Replace every replica, one at a time, with a fresh build.
+    RollingDeploy,
+    /// Stop and remove the lab.
+    Down,
+}
+
+/// A number of replicas, from 1 to 20.
+fn replicas(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=20).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?}: give a number of replicas from 1 to 20")),
+    }
+}
 
 /// The balancer's port: `LB_PORT`, default 8080.
 fn port() -> Result<u16> {
@@ -19,62 +50,25 @@ fn port() -> Result<u16> {
     }
 }
 
-pub async fn lab(root: &Path, args: &[String]) -> Result<ExitCode> {
-    let Some((action, rest)) = args.split_first() else {
-        bail!("{USAGE}");
-    };
-    let count = |default: usize| -> Result<usize> {
-        match rest.first() {
-            None => Ok(default),
-            Some(n) => match n.parse::<usize>() {
-                Ok(n) if (1..=20).contains(&n) => Ok(n),
-                _ => bail!("{n:?}: give a number of replicas from 1 to 20"),
-            },
-        }
-    };
+pub async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
     let lab = || lab::Lab::new(root, port()?);
-    match action.as_str() {
-        "up" => lab()?.up(count(3)?)?,
-        "scale" => {
-            if rest.is_empty() {
-                bail!("how many replicas? `just scale 5`");
-            }
-            lab()?.scale(count(3)?)?;
-        }
-        "chaos" => {
+    match command {
+        LabCommand::Up { replicas } => lab()?.up(replicas)?,
+        LabCommand::Scale { replicas } => lab()?.scale(replicas)?,
+        LabCommand::Chaos => {
             lab()?.chaos()?;
         }
-        "rolling-deploy" => lab()?.rolling_deploy()?,
-        "down" => lab()?.down()?,
-        "load" => return load(root, rest).await,
-        other => bail!("unknown lab command {other:?}; {USAGE}"),
+        LabCommand::RollingDeploy => lab()?.rolling_deploy()?,
+        LabCommand::Down => lab()?.down()?,
+        LabCommand::Load(args) => return load(root, &args).await,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `just load`: loadgen against the balancer, with the timeline in target/lab/load.svg.
-async fn load(root: &Path, rest: &[String]) -> Result<ExitCode> {
+async fn load(root: &Path, args: &loadgen::LoadArgs) -> Result<ExitCode> {
     let mut options = loadgen::Options::for_url(&format!("http://127.0.0.1:{}/", port()?)).await?;
-    let mut rest = rest.iter();
-    while let Some(flag) = rest.next() {
-        let value = rest
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--duration" => options.duration = loadgen::parse_duration(value)?,
-            "--concurrency" => {
-                options.concurrency = value
-                    .parse()
-                    .with_context(|| format!("--concurrency {value}: not a number"))?;
-            }
-            // keep-alive (the default: a pool of persistent connections, as wrk and browsers)
-            // or per-request (a new connection for each request).
-            "--mode" => options.mode = value.parse()?,
-            other => bail!(
-                "unknown option {other}; `just load --duration 30s --concurrency 16 --mode keep-alive`"
-            ),
-        }
-    }
+    args.apply(&mut options);
     eprintln!(
         "load: GET http://127.0.0.1:{}/ for {:.0} s, {} at once, {} (Ctrl-C stops early)…",
         options.addr.port(),

@@ -114,11 +114,11 @@ enum Command {
         #[arg(long)]
         stop: bool,
     },
-    /// The chapter 5 compose lab: up [N], scale N, load [loadgen options], chaos,
-    /// rolling-deploy, down.
+    /// The chapter 5 compose lab: up [N], scale N, load [--duration --concurrency --mode],
+    /// chaos, rolling-deploy, down.
     Lab {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        #[command(subcommand)]
+        command: lab_cmd::LabCommand,
     },
     /// List the chapters.
     List,
@@ -233,7 +233,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             bench::bench(&root, manifest.find_for(chapter.as_deref(), "bench")?).await
         }
         Command::Redis { stop } => compose_redis::redis(&root, stop).await,
-        Command::Lab { args } => lab_cmd::lab(&root, &args).await,
+        Command::Lab { command } => lab_cmd::lab(&root, command).await,
         Command::List => {
             print!("{}", manifest.listing());
             Ok(ExitCode::SUCCESS)
