@@ -178,6 +178,7 @@ mod tests {
 
     const ROLE: &str = "PROC_GUARD_TEST_PARENT";
 
+    // A copy of `test_support::process::alive`: test-support depends on proc-guard, not back.
     fn alive(pid: i32) -> bool {
         // `ps` exists on Linux and macOS; a zombie (state Z) counts as gone.
         let out = Command::new("ps")

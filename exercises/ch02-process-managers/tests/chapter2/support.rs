@@ -187,26 +187,6 @@ pub fn addr_in(line: &str) -> SocketAddr {
         .unwrap_or_else(|| panic!("no addr= in {line:?}"))
 }
 
-/// True while a process with this pid exists (and is not a zombie): /proc on Linux, `ps`
-/// elsewhere (macOS has no /proc).
-pub fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|stat| {
-                !stat
-                    .rsplit_once(") ")
-                    .is_some_and(|(_, rest)| rest.starts_with('Z'))
-            })
-            .unwrap_or(false)
-    } else {
-        std::process::Command::new("ps")
-            .args(["-o", "stat=", "-p", &pid.to_string()])
-            .output()
-            .map(|out| {
-                let state = String::from_utf8_lossy(&out.stdout);
-                let state = state.trim();
-                !state.is_empty() && !state.starts_with('Z')
-            })
-            .unwrap_or(false)
-    }
-}
+/// True while a process with this pid exists (and is not a zombie); the one copy lives in
+/// test-support.
+pub use test_support::process::alive;
