@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use test_support::docker::{self as engine, Compose, Project, ProjectGuard};
+use test_support::http::{HttpError, Request};
 
 /// One compose project of the lab.
 #[derive(Debug, Clone)]
@@ -245,18 +246,11 @@ pub fn docker(args: &[&str]) -> Result<String> {
     engine::docker(args).map_err(anyhow::Error::msg)
 }
 
-fn get_status(port: u16, path: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
+fn get_status(port: u16, path: &str) -> Result<u16, HttpError> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head)?;
-    String::from_utf8_lossy(&head[9..12])
-        .parse()
-        .map_err(|_| std::io::Error::other("not HTTP"))
+    Request::get(path)
+        .header("Host", "lab")
+        .timeout(Duration::from_secs(3))
+        .send_blocking(addr)
+        .map(|answer| answer.status)
 }
