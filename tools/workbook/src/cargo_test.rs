@@ -59,9 +59,14 @@ impl Report {
     }
 }
 
-/// Set by `just verify`: container tests must run, never skip for want of a Docker engine.
-pub static REQUIRE_DOCKER: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+/// Whether a chapter's container tests may skip (loudly) where no Docker engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Docker {
+    /// A learner's run: a test that needs the engine skips, and says so.
+    MaySkip,
+    /// `just verify`: container tests must run, never skip for want of an engine.
+    Required,
+}
 
 /// What the learner sees while the tests build and run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +108,16 @@ impl<'a> Place<'a> {
 /// not a hang); then it runs them under the chapter's time limit, which therefore only ever
 /// measures the tests.
 pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Report> {
+    run_with_docker(place, chapter, show, Docker::MaySkip).await
+}
+
+/// [`run`], saying whether container tests may skip where no Docker engine runs.
+pub async fn run_with_docker(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    show: Show,
+    docker: Docker,
+) -> Result<Report> {
     if let Some(failed) = build_step(place, chapter, show).await? {
         return Ok(failed);
     }
@@ -135,7 +150,7 @@ pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Rep
         // With TEST_LOG the children's output is echoed live; libtest must not hold it back.
         .args(test_support::test_log_enabled().then_some("--nocapture"))
         .env(test_support::SKIPS_ENV, skips.path());
-    if chapter.docker && REQUIRE_DOCKER.load(std::sync::atomic::Ordering::Relaxed) {
+    if chapter.docker && docker == Docker::Required {
         command.env("WORKBOOK_REQUIRE_DOCKER", "1");
     }
     let (out, err, status) = supervise(command, live, Some(chapter.time_limit())).await?;

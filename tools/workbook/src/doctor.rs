@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Result;
 use test_support::redis_server::find_on_path;
 
-/// The versions the workbook pins (the README and `.ci/run` install the same).
-pub const MDBOOK_VERSION: &str = "0.5.4";
+/// The versions the workbook pins, from tools/pins.env (the justfile and `.ci/run` read it too).
+pub const MDBOOK_VERSION: &str = crate::pins::MDBOOK;
 /// The book's quizzes (`{{#quiz …}}`); without it the book still builds, quizzes unrendered.
-pub const MDBOOK_QUIZ_VERSION: &str = "0.5.0";
-pub const JUST_VERSION: &str = "1.59.0";
+pub const MDBOOK_QUIZ_VERSION: &str = crate::pins::MDBOOK_QUIZ;
+pub const JUST_VERSION: &str = crate::pins::JUST;
 
 struct Check {
     name: &'static str,

@@ -20,6 +20,7 @@ mod files;
 mod lab_cmd;
 mod learner;
 mod manifest;
+mod pins;
 mod prefetch;
 mod run;
 mod scratch;
@@ -97,7 +98,15 @@ enum Command {
         args: Vec<String>,
     },
     /// Prove the workbook sound: solutions pass, starters fail, lint, book, schedules.
-    Verify,
+    Verify {
+        /// Run only this check (a name from `--list`; a chapter's checks: `chapter3`; one check
+        /// in every chapter: `starter-fails`). Repeat it for several.
+        #[arg(long, value_name = "CHECK")]
+        only: Vec<String>,
+        /// List the checks by name, and run none.
+        #[arg(long)]
+        list: bool,
+    },
     /// Measure a chapter's timing goals, side by side in one run.
     Bench { chapter: Option<String> },
     /// Run every ready chapter's solution as many times in a row as chapters.toml's `soak` says,
@@ -143,7 +152,7 @@ impl Command {
             | Command::Prefetch { .. }
             | Command::Doctor
             | Command::Soak { .. }
-            | Command::Verify
+            | Command::Verify { .. }
             | Command::Redis { .. }
             | Command::Lab { .. }
             | Command::List => {}
@@ -220,7 +229,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             )
             .await
         }
-        Command::Verify => verify::verify(&root, &manifest).await,
+        Command::Verify { only, list } => verify::verify(&root, &manifest, &only, list).await,
         Command::Soak { chapters, repeat } => {
             // `just soak` passes an empty string when no chapter is given.
             let chapters: Vec<String> = chapters

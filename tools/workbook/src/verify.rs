@@ -1,53 +1,269 @@
 //! `just verify`: proves the workbook sound, for instructors and CI.
 //!
-//! For every chapter that is written: every test passes on the solution (laid over a scratch copy
-//! of the chapter), every test fails on the untouched starter, both are clippy-clean and
-//! formatted. Then: chapters.toml matches the folders, the tooling's own tests pass, the book
-//! builds, its includes, links and anchors resolve, and the instructor guide's schedules add up.
+//! A list of small named checks ([`CHECKS`]), run in order, each returning the problems it
+//! found: chapters.toml matches the folders; the docs name the pinned versions; everything is
+//! formatted and clippy-clean, the projects outside the workspace included, with the one lint
+//! table; the workspace and every solution type-check for macOS; the tooling's own tests pass;
+//! for every chapter that is written, every test fails on the untouched starter and passes on
+//! the solution (laid over a scratch copy of the chapter); the book builds and its includes,
+//! links, anchors and schedules resolve. `just verify --only NAME` runs one check (`--list`
+//! names them); the last line, `verify: N passed, M failed`, is what CI reads.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::book;
-use crate::cargo_test::{self, Place, Show, Verdict};
+use crate::cargo_test::{self, Docker, Place, Show, Verdict};
 use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
 
-/// Collects the outcome of each check and prints it as it goes.
-#[derive(Debug, Default)]
-struct Checks {
-    passed: usize,
-    failed: Vec<String>,
+/// What every check is given: the workbook, and a place for a note on its line.
+struct Ctx<'a> {
+    root: &'a Path,
+    manifest: &'a Manifest,
+    /// Set by a check to say more on its line than pass or fail ("12 tests").
+    note: RefCell<Option<String>>,
 }
 
-impl Checks {
-    fn record(&mut self, name: &str, problems: Vec<String>, started: Instant) {
-        let secs = started.elapsed().as_secs_f64();
-        if problems.is_empty() {
-            println!("✓ {name}  ({secs:.1} s)");
-            self.passed += 1;
-        } else {
-            println!("✗ {name}  ({secs:.1} s)");
-            for p in &problems {
-                for (i, line) in p.lines().enumerate() {
-                    println!("    {}{line}", if i == 0 { "- " } else { "  " });
-                }
-            }
-            self.failed.push(name.to_owned());
-        }
+impl<'a> Ctx<'a> {
+    fn note(&self, note: String) {
+        *self.note.borrow_mut() = Some(note);
+    }
+
+    /// The chapters that are written (ready or draft).
+    fn chapters(&self) -> impl Iterator<Item = &'a Chapter> + use<'a> {
+        self.manifest
+            .chapters
+            .iter()
+            .filter(|c| c.status != Status::Planned)
     }
 }
 
-/// Runs a command; `Ok(())` if it succeeded, else its output as the problem.
-fn command(
-    dir: &Path,
-    program: &str,
-    args: &[&str],
-    env: &[(&'static str, std::path::PathBuf)],
-) -> Vec<String> {
+/// A check's findings: one sentence (or paragraph) per problem; none means it passed.
+type Problems = Vec<String>;
+type Found<'a> = Pin<Box<dyn Future<Output = Result<Problems>> + 'a>>;
+
+/// What a check looks at.
+enum Scope {
+    /// The workbook as a whole.
+    Workbook(fn(&Ctx<'_>) -> Result<Problems>),
+    /// One chapter: run once for each written chapter, named `chapterN/<name>`.
+    Chapter(for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>),
+}
+
+struct Check {
+    /// What `--only` takes.
+    name: &'static str,
+    /// What its line says.
+    about: &'static str,
+    scope: Scope,
+}
+
+/// Every check, in the order they run.
+const CHECKS: &[Check] = &[
+    Check {
+        name: "manifest",
+        about: "chapters.toml matches the folders",
+        scope: Scope::Workbook(check_manifest),
+    },
+    Check {
+        name: "pins",
+        about: "the docs name the pinned tool versions and the one MSRV",
+        scope: Scope::Workbook(check_pins),
+    },
+    Check {
+        name: "rustfmt",
+        about: "rustfmt: starters, solutions and tools are formatted",
+        scope: Scope::Workbook(check_rustfmt),
+    },
+    Check {
+        name: "clippy",
+        about: "clippy -D warnings: starters and tools",
+        scope: Scope::Workbook(check_clippy),
+    },
+    Check {
+        name: "outside-workspace",
+        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
+                outside the workspace, starter and solution",
+        scope: Scope::Workbook(check_outside_workspace),
+    },
+    Check {
+        name: "macos",
+        about: "macOS (Intel and Apple Silicon): the workspace and every solution type-check",
+        scope: Scope::Workbook(check_macos),
+    },
+    Check {
+        name: "tooling-tests",
+        about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen)",
+        scope: Scope::Workbook(check_tooling_tests),
+    },
+    Check {
+        name: "starter-fails",
+        about: "every test fails on the starter",
+        scope: Scope::Chapter(check_starter_fails),
+    },
+    Check {
+        name: "solution-clippy",
+        about: "clippy -D warnings on the solution",
+        scope: Scope::Chapter(check_solution_clippy),
+    },
+    Check {
+        name: "solution-passes",
+        about: "every test passes on the solution",
+        scope: Scope::Chapter(check_solution_passes),
+    },
+    Check {
+        name: "given-tests",
+        about: "the given code's own tests pass",
+        scope: Scope::Chapter(check_given_tests),
+    },
+    Check {
+        name: "book",
+        about: "the book builds; includes, links, anchors and schedules resolve",
+        scope: Scope::Workbook(check_book),
+    },
+];
+
+/// One check to run: a workbook check, or a chapter check for one chapter.
+struct Planned<'a> {
+    name: String,
+    about: String,
+    check: &'a Check,
+    chapter: Option<&'a Chapter>,
+}
+
+/// The checks in order, with their full names (`chapter3/starter-fails`). A run of chapter
+/// checks goes chapter by chapter, so each chapter's builds follow one another.
+fn plan<'a>(ctx: &Ctx<'a>) -> Vec<Planned<'a>> {
+    let mut planned = Vec::new();
+    let mut checks = CHECKS.iter().peekable();
+    while let Some(check) = checks.next() {
+        if let Scope::Workbook(_) = check.scope {
+            planned.push(Planned {
+                name: check.name.to_owned(),
+                about: check.about.to_owned(),
+                check,
+                chapter: None,
+            });
+            continue;
+        }
+        let mut run = vec![check];
+        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter(_))) {
+            run.push(next);
+        }
+        for chapter in ctx.chapters() {
+            for &check in &run {
+                planned.push(Planned {
+                    name: format!("chapter{}/{}", chapter.number, check.name),
+                    about: format!("chapter {}: {}", chapter.number, check.about),
+                    check,
+                    chapter: Some(chapter),
+                });
+            }
+        }
+    }
+    planned
+}
+
+/// Whether `--only NAME` selects the check named `full`: its whole name, a chapter's checks
+/// (`chapter3`), or one chapter check in every chapter (`starter-fails`).
+fn selected(full: &str, only: &[String]) -> bool {
+    only.is_empty()
+        || only.iter().any(|o| {
+            full == o
+                || full
+                    .split_once('/')
+                    .is_some_and(|(chapter, check)| chapter == o || check == o)
+        })
+}
+
+pub async fn verify(
+    root: &Path,
+    manifest: &Manifest,
+    only: &[String],
+    list: bool,
+) -> Result<ExitCode> {
+    let ctx = Ctx {
+        root,
+        manifest,
+        note: RefCell::new(None),
+    };
+    let planned = plan(&ctx);
+    if list {
+        for p in &planned {
+            println!("{:<28} {}", p.name, p.about);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for o in only {
+        if !planned
+            .iter()
+            .any(|p| selected(&p.name, std::slice::from_ref(o)))
+        {
+            bail!(
+                "verify has no check named {o:?}; `just verify --list` names them:\n{}",
+                planned
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    let started = Instant::now();
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    for p in planned.iter().filter(|p| selected(&p.name, only)) {
+        let t = Instant::now();
+        let found = match (&p.check.scope, p.chapter) {
+            (Scope::Workbook(run), _) => run(&ctx),
+            (Scope::Chapter(run), Some(chapter)) => run(&ctx, chapter).await,
+            (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
+        };
+        // A check that could not run has failed; the others still run.
+        let problems = found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]);
+        let secs = t.elapsed().as_secs_f64();
+        let note = ctx
+            .note
+            .take()
+            .map(|n| format!("{n}, "))
+            .unwrap_or_default();
+        if problems.is_empty() {
+            println!("✓ {}  ({note}{secs:.1} s)", p.about);
+            passed += 1;
+        } else {
+            println!("✗ {}  ({note}{secs:.1} s)", p.about);
+            for problem in &problems {
+                for (i, line) in problem.lines().enumerate() {
+                    println!("    {}{line}", if i == 0 { "- " } else { "  " });
+                }
+            }
+            failed.push(p.name.clone());
+        }
+    }
+    println!("\nverify took {:.0} s", started.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        println!(
+            "failed: {} (run one again: `just verify --only NAME`)",
+            failed.join("; ")
+        );
+    }
+    println!("verify: {passed} passed, {} failed", failed.len());
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs a command; no problems if it succeeded, else the tail of its output as the problem.
+fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathBuf)]) -> Problems {
     let mut cmd = Command::new(program);
     cmd.current_dir(dir).args(args);
     for (k, v) in env {
@@ -63,8 +279,9 @@ fn command(
             );
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
             vec![format!(
-                "`{program} {}` failed:\n{}",
+                "`{program} {}` in {} failed:\n{}",
                 args.join(" "),
+                dir.display(),
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             )]
         }
@@ -72,146 +289,524 @@ fn command(
     }
 }
 
-pub async fn verify(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
-    cargo_test::REQUIRE_DOCKER.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut checks = Checks::default();
-    let started = Instant::now();
+// ---- the workbook's checks ----
 
-    let t = Instant::now();
-    checks.record(
-        "chapters.toml matches the folders",
-        manifest_problems(root, manifest)?,
-        t,
-    );
-
-    let t = Instant::now();
-    let mut fmt = command(root, "cargo", &["fmt", "--all", "--check"], &[]);
-    for chapter in manifest
-        .chapters
-        .iter()
-        .filter(|c| c.status != Status::Planned)
-    {
+fn check_rustfmt(ctx: &Ctx<'_>) -> Result<Problems> {
+    let root = ctx.root;
+    let mut problems = command(root, "cargo", &["fmt", "--all", "--check"], &[]);
+    for chapter in ctx.chapters() {
+        // The solution files are not in the workspace: rustfmt each (the projects outside the
+        // workspace are formatted by `outside-workspace`, starter and solution).
         let files: Vec<String> = chapter
             .files
             .iter()
             .filter(|f| f.ends_with(".rs"))
             .map(|f| chapter.solution_dir(root).join(f).display().to_string())
             .collect();
-        // A chapter's own sample project (chapter 4's app/) is outside the workspace.
-        let app = chapter.exercise_dir(root).join("app/Cargo.toml");
-        if app.is_file() {
-            let app = app.display().to_string();
-            fmt.extend(command(
-                root,
-                "cargo",
-                &["fmt", "--check", "--manifest-path", &app],
-                &[],
-            ));
+        if files.is_empty() {
+            continue;
         }
         let mut args = vec!["--check", "--edition", "2024"];
         args.extend(files.iter().map(String::as_str));
-        fmt.extend(command(root, "rustfmt", &args, &[]));
+        problems.extend(command(root, "rustfmt", &args, &[]));
     }
-    checks.record(
-        "rustfmt: starters, solutions and tools are formatted",
-        fmt,
-        t,
-    );
+    Ok(problems)
+}
 
-    let t = Instant::now();
-    checks.record(
-        "clippy -D warnings: starters and tools",
-        command(
-            root,
+fn check_clippy(ctx: &Ctx<'_>) -> Result<Problems> {
+    Ok(command(
+        ctx.root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    ))
+}
+
+fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
+    Ok(command(
+        ctx.root,
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "test-support",
+            "-p",
+            "service-kit",
+            "-p",
+            "proc-guard",
+            "-p",
+            "workbook",
+            "-p",
+            "loadgen",
+        ],
+        &[],
+    ))
+}
+
+fn check_book(ctx: &Ctx<'_>) -> Result<Problems> {
+    let mut problems = match which_mdbook() {
+        Some(mdbook) => command(ctx.root, &mdbook, &["build", "book"], &[]),
+        None => vec![format!(
+            "mdbook is not installed: `cargo install --locked mdbook@{}`",
+            crate::pins::MDBOOK
+        )],
+    };
+    problems.extend(book::check(ctx.root, ctx.manifest)?);
+    problems.extend(quiz_problems(ctx.root));
+    Ok(problems)
+}
+
+// ---- each chapter's checks ----
+
+/// The starter as the learner receives it: it must compile, and every test must fail.
+fn check_starter_fails<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
+    Box::pin(async move {
+        let place = Place::learner(ctx.root);
+        let report =
+            cargo_test::run_with_docker(&place, chapter, Show::Nothing, Docker::Required).await?;
+        ctx.note(format!("{} tests", report.tests.len()));
+        let mut problems = Vec::new();
+        if report.timed_out {
+            problems.push("the starter's tests hung past the time limit".to_owned());
+        } else if report.build_failed {
+            problems.push(format!("the starter does not compile:\n{}", report.stderr));
+        } else {
+            let passing: Vec<_> = report
+                .tests
+                .iter()
+                .filter(|(_, v)| **v == Verdict::Passed)
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !passing.is_empty() {
+                problems.push(format!(
+                    "these tests pass before the learner has done anything, so they teach \
+                     nothing:\n{}",
+                    passing.join("\n")
+                ));
+            }
+            if report.tests.is_empty() {
+                problems.push("no tests ran".to_owned());
+            }
+        }
+        Ok(problems)
+    })
+}
+
+/// The solution, over a scratch copy, is clippy-clean.
+fn check_solution_clippy<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
+    Box::pin(async move {
+        let scratch = Scratch::prepare(ctx.root, chapter, Version::Solution)?;
+        Ok(command(
+            &scratch.root,
             "cargo",
             &[
                 "clippy",
-                "--workspace",
+                "-p",
+                chapter.package(),
                 "--all-targets",
-                "--locked",
                 "--",
                 "-D",
                 "warnings",
             ],
-            &[],
-        ),
-        t,
-    );
-
-    let t = Instant::now();
-    checks.record(
-        &format!(
-            "macOS ({}): the workspace and every solution type-check",
-            MACOS_TARGETS.join(", ")
-        ),
-        macos_problems(root, manifest)?,
-        t,
-    );
-
-    let t = Instant::now();
-    checks.record(
-        "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen)",
-        command(
-            root,
-            "cargo",
-            &[
-                "test",
-                "--locked",
-                "-p",
-                "test-support",
-                "-p",
-                "service-kit",
-                "-p",
-                "proc-guard",
-                "-p",
-                "workbook",
-                "-p",
-                "loadgen",
-            ],
-            &[],
-        ),
-        t,
-    );
-
-    for chapter in manifest
-        .chapters
-        .iter()
-        .filter(|c| c.status != Status::Planned)
-    {
-        verify_chapter(root, chapter, &mut checks).await?;
-    }
-
-    let t = Instant::now();
-    let mut book_problems = match which_mdbook() {
-        Some(mdbook) => command(root, &mdbook, &["build", "book"], &[]),
-        None => vec![format!(
-            "mdbook is not installed: `cargo install --locked mdbook@{}`",
-            crate::doctor::MDBOOK_VERSION
-        )],
-    };
-    book_problems.extend(book::check(root, manifest)?);
-    book_problems.extend(quiz_problems(root));
-    checks.record(
-        "the book builds; includes, links, anchors and schedules resolve",
-        book_problems,
-        t,
-    );
-
-    println!("\nverify took {:.0} s", started.elapsed().as_secs_f64());
-    if !checks.failed.is_empty() {
-        println!("failed: {}", checks.failed.join("; "));
-    }
-    println!(
-        "verify: {} passed, {} failed",
-        checks.passed,
-        checks.failed.len()
-    );
-    Ok(if checks.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+            &scratch.cargo_env(),
+        ))
     })
 }
+
+/// Every test passes on the solution, over a scratch copy.
+fn check_solution_passes<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
+    Box::pin(async move {
+        let scratch = Scratch::prepare(ctx.root, chapter, Version::Solution)?;
+        let report =
+            cargo_test::run_with_docker(&scratch.place(), chapter, Show::Nothing, Docker::Required)
+                .await?;
+        ctx.note(format!("{} tests", report.tests.len()));
+        let mut problems = Vec::new();
+        if report.timed_out {
+            problems.push("the solution's tests hung past the time limit".to_owned());
+        } else if report.build_failed {
+            problems.push(format!("the solution does not compile:\n{}", report.stderr));
+        } else {
+            for (name, verdict) in &report.tests {
+                if *verdict != Verdict::Passed {
+                    let message = report.messages.get(name).cloned().unwrap_or_default();
+                    problems.push(format!("{name} {verdict:?}: {message}"));
+                }
+            }
+            if report.tests.is_empty() {
+                problems.push("no tests ran".to_owned());
+            }
+        }
+        Ok(problems)
+    })
+}
+
+/// The given code's own unit tests, on the solution's scratch copy: not exercises (they pass
+/// before the learner starts). A chapter whose code is all in a path dependency (chapter 3's
+/// service/) has no library.
+fn check_given_tests<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
+    Box::pin(async move {
+        let scratch = Scratch::prepare(ctx.root, chapter, Version::Solution)?;
+        let mut args = vec!["test", "-p", chapter.package(), "--bins"];
+        if chapter.exercise_dir(ctx.root).join("src/lib.rs").is_file() {
+            args.push("--lib");
+        }
+        Ok(command(&scratch.root, "cargo", &args, &scratch.cargo_env()))
+    })
+}
+
+// ---- the projects outside the workspace ----
+
+/// A project inside a chapter's folder that is not a workspace member (a `[workspace]` of its
+/// own, so that its folder alone is a Docker build context): the root Cargo.toml's `exclude`.
+#[derive(Debug)]
+struct Outside<'a> {
+    chapter: &'a Chapter,
+    /// Its folder inside the chapter's, e.g. `service`.
+    dir: String,
+}
+
+fn root_manifest(root: &Path) -> Result<toml::Table> {
+    let path = root.join("Cargo.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))
+}
+
+fn outside_projects<'a>(ctx: &Ctx<'a>, manifest: &toml::Table) -> Result<Vec<Outside<'a>>> {
+    let exclude = manifest
+        .get("workspace")
+        .and_then(|w| w.get("exclude"))
+        .and_then(|e| e.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for entry in exclude {
+        let Some(path) = entry.as_str() else {
+            bail!("Cargo.toml: [workspace] exclude holds {entry}, not a path");
+        };
+        let Some(rest) = path.strip_prefix("exercises/") else {
+            continue;
+        };
+        let Some((folder, dir)) = rest.split_once('/') else {
+            bail!("Cargo.toml excludes {path}, a whole chapter");
+        };
+        let Some(chapter) = ctx.manifest.chapters.iter().find(|c| c.folder == folder) else {
+            bail!("Cargo.toml excludes {path}, in no chapter of chapters.toml");
+        };
+        if chapter.status != Status::Planned {
+            found.push(Outside {
+                chapter,
+                dir: dir.trim_end_matches('/').to_owned(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The root Cargo.toml's `[workspace.lints]` as rustc/clippy flags (`-W unreachable_pub`,
+/// `-D clippy::let_underscore_future`), lowest priority first so that a lint overrides the
+/// group it belongs to, as cargo orders them. A project outside the workspace cannot inherit
+/// the table (`[lints] workspace = true` needs a workspace that has one), so verify passes it.
+fn lint_flags(manifest: &toml::Table) -> Result<Vec<String>> {
+    let Some(lints) = manifest
+        .get("workspace")
+        .and_then(|w| w.get("lints"))
+        .and_then(|l| l.as_table())
+    else {
+        bail!("the root Cargo.toml has no [workspace.lints] table");
+    };
+    let mut flags: Vec<(i64, String)> = Vec::new();
+    for (tool, table) in lints {
+        let Some(table) = table.as_table() else {
+            bail!("[workspace.lints.{tool}] is not a table");
+        };
+        for (lint, spec) in table {
+            let (level, priority) = match spec {
+                toml::Value::String(level) => (level.as_str(), 0),
+                toml::Value::Table(t) => (
+                    t.get("level").and_then(|l| l.as_str()).unwrap_or(""),
+                    t.get("priority").and_then(|p| p.as_integer()).unwrap_or(0),
+                ),
+                _ => bail!("[workspace.lints.{tool}] {lint}: not a level"),
+            };
+            let flag = match level {
+                "allow" => "-A",
+                "warn" => "-W",
+                "deny" => "-D",
+                "forbid" => "-F",
+                _ => bail!("[workspace.lints.{tool}] {lint}: unknown level {level:?}"),
+            };
+            let name = if tool == "rust" {
+                lint.clone()
+            } else {
+                format!("{tool}::{lint}")
+            };
+            flags.push((priority, format!("{flag}{name}")));
+        }
+    }
+    // Stable: same-priority lints keep the table's order.
+    flags.sort_by_key(|(priority, _)| *priority);
+    Ok(flags.into_iter().map(|(_, flag)| flag).collect())
+}
+
+/// Clippy with the workspace's lint table, and rustfmt, on every project outside the workspace:
+/// on the starter (as committed: a scratch copy with the learner's files from git) and on the
+/// solution (the solution's scratch copy), each with a target folder of its own. A copy and
+/// the learner's tree would hash their packages alike (cargo hashes a package by its path
+/// relative to its workspace, here the project's own folder), so no folder is shared.
+fn check_outside_workspace(ctx: &Ctx<'_>) -> Result<Problems> {
+    let manifest = root_manifest(ctx.root)?;
+    let flags = lint_flags(&manifest)?;
+    let mut problems = Vec::new();
+    let mut linted = 0;
+    for project in outside_projects(ctx, &manifest)? {
+        let chapter = project.chapter;
+        let prefix = format!("{}/", project.dir);
+        // A project no solution file touches (chapter 4's sample app) is the same in both
+        // versions: its starter's lint covers it.
+        let solution_touches = chapter.files.iter().any(|f| f.starts_with(&prefix));
+        for version in [Version::Starter, Version::Solution] {
+            if version == Version::Solution && !solution_touches {
+                continue;
+            }
+            let scratch = Scratch::prepare(ctx.root, chapter, version)?;
+            let dir = scratch
+                .root
+                .join("exercises")
+                .join(&chapter.folder)
+                .join(&project.dir);
+            let suffix = match version {
+                Version::Starter => "starter",
+                Version::Solution => "solution",
+            };
+            let target = ctx
+                .root
+                .join("target/workbook/lint")
+                .join(format!("{}-{}-{suffix}", chapter.folder, project.dir));
+            let env = [
+                ("CARGO_TARGET_DIR", target.clone()),
+                ("CARGO_BUILD_BUILD_DIR", target),
+            ];
+            let mut args = vec!["clippy", "--all-targets"];
+            // A project with no dependencies (chapter 4's app) commits no lock file.
+            if dir.join("Cargo.lock").is_file() {
+                args.push("--locked");
+            }
+            args.push("--");
+            args.extend(flags.iter().map(String::as_str));
+            args.extend(["-D", "warnings"]);
+            problems.extend(command(&dir, "cargo", &args, &env));
+            problems.extend(command(&dir, "cargo", &["fmt", "--check"], &env));
+            linted += 1;
+        }
+    }
+    ctx.note(format!("{linted} copies"));
+    Ok(problems)
+}
+
+// ---- pins ----
+
+/// The files that tell a reader which version to install.
+fn pin_documents(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("justfile"),
+        root.join(".ci/run"),
+        root.join("book/book.toml"),
+    ];
+    collect_files(&root.join("book/src"), "md", &mut files);
+    collect_files(&root.join(".github/workflows"), "yml", &mut files);
+    for entry in std::fs::read_dir(root.join("exercises"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        files.push(entry.path().join("README.md"));
+    }
+    files.retain(|f| f.is_file());
+    files
+}
+
+/// Every `major.minor.patch` version named right after `tool` in `text`, as `tool@1.2.3`,
+/// `tool 1.2.3` or `tool v1.2.3` (so `mdbook-quiz@…` is not a mention of `mdbook`), by line.
+fn versions_named(text: &str, tool: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (at, _) in line.match_indices(tool) {
+            let before = line[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                continue;
+            }
+            let rest = &line[at + tool.len()..];
+            let Some(rest) = rest
+                .strip_prefix('@')
+                .or_else(|| rest.strip_prefix(" v"))
+                .or_else(|| rest.strip_prefix(' '))
+            else {
+                continue;
+            };
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let version = version.trim_end_matches('.');
+            if version.split('.').count() == 3 && version.split('.').all(|p| !p.is_empty()) {
+                found.push((n + 1, version.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// `X.Y` in "X.Y or newer", by line: how the README and the book state the oldest Rust.
+fn msrv_named(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (at, _) in line.match_indices(" or newer") {
+            let version: String = line[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if version.contains('.') {
+                found.push((n + 1, version));
+            }
+        }
+    }
+    found
+}
+
+/// The docs name the versions pinned in tools/pins.env (they cannot read it); the MSRV is the
+/// root Cargo.toml's `rust-version` everywhere it is stated; the workflow installs the Rust of
+/// rust-toolchain.toml; no project outside the workspace keeps a lint table of its own.
+fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
+    let root = ctx.root;
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    let mut problems = Vec::new();
+    for file in pin_documents(root) {
+        let text = std::fs::read_to_string(&file)?;
+        for (tool, pinned) in crate::pins::ALL {
+            for (line, version) in versions_named(&text, tool) {
+                if version != pinned {
+                    problems.push(format!(
+                        "{}:{line} names {tool} {version}, but tools/pins.env pins {pinned}",
+                        rel(&file)
+                    ));
+                }
+            }
+        }
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).context("reading README.md")?;
+    if !readme.contains(&format!("just@{}", crate::pins::JUST)) {
+        problems.push(format!(
+            "README.md does not say how to install the pinned just (`cargo install --locked \
+             just@{}`)",
+            crate::pins::JUST
+        ));
+    }
+
+    let manifest = root_manifest(root)?;
+    let msrv = manifest
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("rust-version"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let Some(msrv) = msrv else {
+        problems.push("the root Cargo.toml has no [workspace.package] rust-version".to_owned());
+        return Ok(problems);
+    };
+    for doc in ["README.md", "book/src/introduction.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
+        let named = msrv_named(&text);
+        if named.is_empty() {
+            problems.push(format!(
+                "{doc} does not say which Rust it needs ({msrv} or newer)"
+            ));
+        }
+        for (line, version) in named {
+            if version != msrv {
+                problems.push(format!(
+                    "{doc}:{line} says Rust {version} or newer, but Cargo.toml's rust-version \
+                     is {msrv}"
+                ));
+            }
+        }
+    }
+    for project in outside_projects(ctx, &manifest)? {
+        let path = project
+            .chapter
+            .exercise_dir(root)
+            .join(&project.dir)
+            .join("Cargo.toml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let table: toml::Table =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        let package = table.get("package");
+        let theirs = package
+            .and_then(|p| p.get("rust-version"))
+            .and_then(|v| v.as_str());
+        if theirs != Some(msrv.as_str()) {
+            problems.push(format!(
+                "{}: rust-version is {theirs:?}, the workspace's is {msrv:?}",
+                rel(&path)
+            ));
+        }
+        if table.contains_key("lints") {
+            problems.push(format!(
+                "{} has a [lints] table of its own: the one table is the root Cargo.toml's \
+                 [workspace.lints], which `just verify --only outside-workspace` applies to it",
+                rel(&path)
+            ));
+        }
+    }
+
+    // The workflow's toolchain action cannot read rust-toolchain.toml: it must name the same.
+    let toolchain = std::fs::read_to_string(root.join("rust-toolchain.toml"))
+        .context("reading rust-toolchain.toml")?;
+    let toolchain: toml::Table =
+        toml::from_str(&toolchain).context("rust-toolchain.toml is not valid")?;
+    let channel = toolchain
+        .get("toolchain")
+        .and_then(|t| t.get("channel"))
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut workflows = Vec::new();
+    collect_files(&root.join(".github/workflows"), "yml", &mut workflows);
+    for workflow in workflows {
+        let text = std::fs::read_to_string(&workflow)?;
+        for (n, line) in text.lines().enumerate() {
+            if let Some((_, version)) = line.split_once("dtolnay/rust-toolchain@")
+                && version.trim() != channel
+            {
+                problems.push(format!(
+                    "{}:{} installs Rust {}, but rust-toolchain.toml pins {channel}",
+                    rel(&workflow),
+                    n + 1,
+                    version.trim()
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+// ---- helpers and the remaining checks ----
 
 /// The quizzes: mdbook-quiz must be there for `mdbook build` to validate them (it fails the build
 /// on a quiz that does not parse); every `{{#quiz path}}` must name a file, and every quiz file
@@ -226,7 +821,7 @@ fn quiz_problems(root: &Path) -> Vec<String> {
         problems.push(format!(
             "mdbook-quiz is not installed, so the quizzes were not validated: `cargo install \
              --locked mdbook-quiz@{}`",
-            crate::doctor::MDBOOK_QUIZ_VERSION
+            crate::pins::MDBOOK_QUIZ
         ));
     }
     let src = root.join("book/src");
@@ -282,109 +877,9 @@ fn which_mdbook() -> Option<String> {
         .map(|_| "mdbook".to_owned())
 }
 
-async fn verify_chapter(root: &Path, chapter: &Chapter, checks: &mut Checks) -> Result<()> {
-    let n = chapter.number;
-
-    // The starter as the learner receives it: it must compile, and every test must fail.
-    let t = Instant::now();
-    let report = cargo_test::run(&Place::learner(root), chapter, Show::Nothing).await?;
-    let mut problems = Vec::new();
-    if report.timed_out {
-        problems.push("the starter's tests hung past the time limit".to_owned());
-    } else if report.build_failed {
-        problems.push(format!("the starter does not compile:\n{}", report.stderr));
-    } else {
-        let passing: Vec<_> = report
-            .tests
-            .iter()
-            .filter(|(_, v)| **v == Verdict::Passed)
-            .map(|(k, _)| k.clone())
-            .collect();
-        if !passing.is_empty() {
-            problems.push(format!(
-                "these tests pass before the learner has done anything, so they teach nothing:\n{}",
-                passing.join("\n")
-            ));
-        }
-        if report.tests.is_empty() {
-            problems.push("no tests ran".to_owned());
-        }
-    }
-    checks.record(
-        &format!(
-            "chapter {n}: all {} tests fail on the starter",
-            report.tests.len()
-        ),
-        problems,
-        t,
-    );
-
-    // The solution, over a scratch copy: clippy-clean, and every test passes.
-    let t = Instant::now();
-    let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-    let env = scratch.cargo_env();
-    checks.record(
-        &format!("chapter {n}: clippy -D warnings on the solution"),
-        command(
-            &scratch.root,
-            "cargo",
-            &[
-                "clippy",
-                "-p",
-                chapter.package(),
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &env,
-        ),
-        t,
-    );
-    let t = Instant::now();
-    let report = cargo_test::run(&scratch.place(), chapter, Show::Nothing).await?;
-    let mut problems = Vec::new();
-    if report.timed_out {
-        problems.push("the solution's tests hung past the time limit".to_owned());
-    } else if report.build_failed {
-        problems.push(format!("the solution does not compile:\n{}", report.stderr));
-    } else {
-        for (name, verdict) in &report.tests {
-            if *verdict != Verdict::Passed {
-                let message = report.messages.get(name).cloned().unwrap_or_default();
-                problems.push(format!("{name} {verdict:?}: {message}"));
-            }
-        }
-        if report.tests.is_empty() {
-            problems.push("no tests ran".to_owned());
-        }
-    }
-    checks.record(
-        &format!(
-            "chapter {n}: all {} tests pass on the solution",
-            report.tests.len()
-        ),
-        problems,
-        t,
-    );
-
-    // The given code's own unit tests: not exercises (they pass before the learner starts).
-    // A chapter whose code is all in a path dependency (chapter 3's service/) has no library.
-    let t = Instant::now();
-    let mut args = vec!["test", "-p", chapter.package(), "--bins"];
-    if chapter.exercise_dir(root).join("src/lib.rs").is_file() {
-        args.push("--lib");
-    }
-    checks.record(
-        &format!("chapter {n}: the given code's own tests pass"),
-        command(&scratch.root, "cargo", &args, &env),
-        t,
-    );
-    Ok(())
-}
-
 /// chapters.toml against the disk.
-fn manifest_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+fn check_manifest(ctx: &Ctx<'_>) -> Result<Problems> {
+    let (root, manifest) = (ctx.root, ctx.manifest);
     let mut problems = Vec::new();
     for (i, chapter) in manifest.chapters.iter().enumerate() {
         if chapter.number as usize != i + 1 {
@@ -539,7 +1034,8 @@ pub const MACOS_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darw
 /// `cargo check --target …` for both macOS targets: the workspace (starters, tools, the services
 /// the chapters build), and each chapter's solution over its scratch copy. A type-check needs only
 /// the target's standard library (`rustup target add`), no Apple linker.
-fn macos_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+fn check_macos(ctx: &Ctx<'_>) -> Result<Problems> {
+    let (root, manifest) = (ctx.root, ctx.manifest);
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -590,4 +1086,83 @@ fn macos_problems(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lint_table_becomes_flags_groups_first() {
+        let manifest: toml::Table = toml::from_str(
+            r#"
+            [workspace.lints.rust]
+            unsafe_code = "deny"
+            rust_2018_idioms = { level = "warn", priority = -1 }
+            [workspace.lints.clippy]
+            todo = "allow"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            lint_flags(&manifest).unwrap(),
+            ["-Wrust_2018_idioms", "-Aclippy::todo", "-Dunsafe_code"]
+        );
+    }
+
+    #[test]
+    fn a_level_that_is_not_one_is_an_error() {
+        let manifest: toml::Table =
+            toml::from_str("[workspace.lints.rust]\nunsafe_code = \"loud\"\n").unwrap();
+        assert!(lint_flags(&manifest).is_err());
+    }
+
+    #[test]
+    fn versions_named_in_prose_and_commands_are_found() {
+        let text = "cargo install --locked just@1.59.0 mdbook-quiz@0.5.0\n\
+                    ✓ mdbook          mdbook v0.5.4\n\
+                    installs mdbook 0.5.4 the first time; mdBook 0.5 has admonitions\n\
+                    rejust@9.9.9 is another tool";
+        assert_eq!(versions_named(text, "just"), [(1, "1.59.0".to_owned())]);
+        assert_eq!(
+            versions_named(text, "mdbook"),
+            [(2, "0.5.4".to_owned()), (3, "0.5.4".to_owned())]
+        );
+        assert_eq!(
+            versions_named(text, "mdbook-quiz"),
+            [(1, "0.5.0".to_owned())]
+        );
+    }
+
+    #[test]
+    fn the_msrv_is_read_from_or_newer() {
+        assert_eq!(
+            msrv_named("a Rust toolchain (1.89 or newer; Docker too)\nRust 1.90 or newer"),
+            [(1, "1.89".to_owned()), (2, "1.90".to_owned())]
+        );
+    }
+
+    #[test]
+    fn only_selects_a_check_a_chapter_or_one_check_everywhere() {
+        let only = |o: &str| vec![o.to_owned()];
+        assert!(selected("clippy", &[]));
+        assert!(selected("clippy", &only("clippy")));
+        assert!(!selected("clippy", &only("rustfmt")));
+        assert!(selected("chapter3/starter-fails", &only("chapter3")));
+        assert!(selected("chapter3/starter-fails", &only("starter-fails")));
+        assert!(selected(
+            "chapter3/starter-fails",
+            &only("chapter3/starter-fails")
+        ));
+        assert!(!selected("chapter3/starter-fails", &only("chapter4")));
+    }
+
+    #[test]
+    fn every_check_has_a_name_of_its_own() {
+        let mut names: Vec<&str> = CHECKS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len());
+        assert!(names.iter().all(|n| !n.contains('/')));
+    }
 }

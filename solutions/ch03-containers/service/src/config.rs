@@ -229,12 +229,12 @@ impl Config {
 
         // The two secrets: their problems never quote the value.
         let redis_url = get("REDIS_URL").map(|url| RedisUrl(url.to_string()));
-        if let Some(url) = &redis_url {
-            if !(url.0.starts_with("redis://") || url.0.starts_with("rediss://")) {
-                problems.push(format!(
-                    "REDIS_URL={url}: not a Redis URL (redis://host:6379 or rediss://…)"
-                ));
-            }
+        if let Some(url) = &redis_url
+            && !(url.0.starts_with("redis://") || url.0.starts_with("rediss://"))
+        {
+            problems.push(format!(
+                "REDIS_URL={url}: not a Redis URL (redis://host:6379 or rediss://…)"
+            ));
         }
         let api_key = match get("API_KEY") {
             None => {
