@@ -5,15 +5,18 @@
 # runs it.
 wb := "sh tools/wb"
 
+# The pinned tool versions (WORKBOOK_JUST, WORKBOOK_MDBOOK, WORKBOOK_MDBOOK_QUIZ), written once.
+set dotenv-path := "tools/pins.env"
+
 # list the recipes
 default:
     @just --list --unsorted
 
-# serve the book on http://localhost:4000 (installs mdbook 0.5.4 if missing); the services keep 3000
+# serve the book on http://localhost:4000 (installs the pinned mdbook if missing); the services keep 3000
 [no-exit-message]
 serve:
-    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
-    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@0.5.0
+    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@$WORKBOOK_MDBOOK
+    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@$WORKBOOK_MDBOOK_QUIZ
     mdbook serve book --port 4000
 
 # run a chapter's tests against your code: `just test chapter1` (add --solution for the reference)
@@ -66,12 +69,12 @@ doctor:
 run chapter="" *args:
     @{{wb}} run {{chapter}} {{args}}
 
-# prove the workbook sound: solutions pass, starters fail, lint, book, links, schedules
+# prove the workbook sound: solutions pass, starters fail, lint, book, links, schedules (`--list` names each check, `--only NAME` runs one)
 [no-exit-message]
-verify:
-    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@0.5.4
-    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@0.5.0
-    @{{wb}} verify
+verify *args:
+    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@$WORKBOOK_MDBOOK
+    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@$WORKBOOK_MDBOOK_QUIZ
+    @{{wb}} verify {{args}}
 
 # measure a chapter's timing goals, side by side: `just bench chapter1`
 [no-exit-message]
