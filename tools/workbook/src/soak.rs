@@ -71,7 +71,10 @@ pub async fn soak(
 fn summary(passed: &[(u32, u32, u64)]) -> String {
     passed
         .iter()
-        .map(|(n, runs, secs)| format!("chapter {n}: {runs} runs ({secs} s)"))
+        .map(|(n, runs, secs)| {
+            let plural = if *runs == 1 { "" } else { "s" };
+            format!("chapter {n}: {runs} run{plural} ({secs} s)")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
