@@ -19,6 +19,9 @@ use std::time::Duration;
 
 pub use process::{Server, ServerBuilder, Sig};
 pub use redis_server::Redis;
+/// The one temporary-folder guard (`tempfile`'s): the folder is removed when the guard is
+/// dropped, panics included. `TempDir::with_prefix("minipm-test-")` names it after its test.
+pub use tempfile::TempDir;
 
 /// A port that was free a moment ago on 127.0.0.1.
 ///

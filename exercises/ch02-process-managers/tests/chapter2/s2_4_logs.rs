@@ -34,8 +34,8 @@ fn well_formed(line: &str) -> Result<(), String> {
 
 #[tokio::test]
 async fn lines_from_two_instances_never_mix_and_carry_time_and_source() {
-    let dir = support::Dir::new();
-    let log_file = dir.0.join("minipm.log");
+    let dir = support::temp_dir();
+    let log_file = dir.path().join("minipm.log");
     let mut minipm = support::start_in(
         dir,
         &format!(

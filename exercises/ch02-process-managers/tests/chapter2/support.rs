@@ -4,31 +4,13 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use test_support::{Server, http, within};
+use test_support::{Server, TempDir, http, within};
 
 /// A private folder for one test's configuration and log file, removed when dropped.
-pub struct Dir(pub PathBuf);
-
-impl Dir {
-    pub fn new() -> Dir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "minipm-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+pub fn temp_dir() -> TempDir {
+    TempDir::with_prefix("minipm-test-").expect("the system's temporary folder is writable")
 }
 
 /// A `[[app]]` running the chapter's worker, with `extra` lines (TOML) added to it.
@@ -44,17 +26,17 @@ pub struct Minipm {
     pub server: Server,
     pub config: PathBuf,
     /// Held so that the folder (configuration, log file) lives as long as minipm does.
-    _dir: Dir,
+    _dir: TempDir,
 }
 
 /// Writes `apps` (with a status endpoint on a free port) and starts `minipm start` on it.
 pub fn start(apps: &str) -> Minipm {
-    start_in(Dir::new(), apps)
+    start_in(temp_dir(), apps)
 }
 
 /// Like [`start`], in a folder the test prepared (for a log file in it, say).
-pub fn start_in(dir: Dir, apps: &str) -> Minipm {
-    let config = dir.0.join("minipm.toml");
+pub fn start_in(dir: TempDir, apps: &str) -> Minipm {
+    let config = dir.path().join("minipm.toml");
     write_config(&config, apps);
     let server = Server::builder(env!("CARGO_BIN_EXE_minipm"))
         .name("minipm")

@@ -1,11 +1,11 @@
 //! 4.2: the runner: jobs in the order of their needs, real processes, fail-fast, skips.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ch04_ci_cd::plan::{PlanError, plan};
 use ch04_ci_cd::workflow::Workflow;
-use test_support::Server;
+use test_support::{Server, TempDir};
 
 fn parse(yaml: &str) -> Workflow {
     Workflow::parse(yaml).unwrap()
@@ -81,29 +81,24 @@ fn a_need_that_names_no_job_is_an_error_naming_it() {
     );
 }
 
-/// A folder for one test's workflow and the files its steps write.
-struct Scratch(PathBuf);
+/// A folder for one test's workflow and the files its steps write, removed when dropped.
+struct Scratch(TempDir);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("pipeline-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+        Scratch(TempDir::with_prefix(format!("pipeline-test-{name}-")).unwrap())
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     fn has(&self, file: &str) -> bool {
-        self.0.join(file).exists()
+        self.path().join(file).exists()
     }
 
     fn read(&self, file: &str) -> String {
-        std::fs::read_to_string(self.0.join(file)).unwrap_or_default()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        std::fs::read_to_string(self.path().join(file)).unwrap_or_default()
     }
 }
 
@@ -131,7 +126,7 @@ async fn pipeline(dir: &Path, yaml: &str, args: &[&str]) -> (i32, String) {
 async fn a_failing_step_stops_its_job_and_the_jobs_that_need_it_are_skipped() {
     let dir = Scratch::new("fail");
     let (code, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\njobs:\n  build:\n    steps:\n      - run: touch built\n      - run: exit 3\n      - run: touch after-failure\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  docs:\n    steps:\n      - run: touch documented\n",
         &["--branch", "main"],
     )
@@ -174,7 +169,7 @@ async fn a_job_that_needs_a_skipped_job_is_skipped_too() {
     // Skipped is not succeeded, so what needs them is skipped in turn.
     let dir = Scratch::new("transitive");
     let (code, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  deploy:\n    needs: test\n    steps:\n      - run: touch deployed\n  image:\n    if: github.ref == 'refs/heads/main'\n    steps:\n      - run: touch imaged\n  release:\n    needs: image\n    steps:\n      - run: touch released\n",
         &["--branch", "feature/login"],
     )
@@ -209,7 +204,7 @@ async fn a_job_that_needs_a_skipped_job_is_skipped_too() {
 async fn after_a_failing_step_only_steps_that_ask_for_always_or_failure_run() {
     let dir = Scratch::new("step-status");
     let (code, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n      - run: touch after\n      - if: failure()\n        run: touch on-failure\n      - if: always()\n        run: touch always\n      - if: success()\n        run: touch on-success\n",
         &["--branch", "main"],
     )
@@ -238,7 +233,7 @@ async fn after_a_failing_step_only_steps_that_ask_for_always_or_failure_run() {
 async fn a_job_that_asks_for_always_or_failure_runs_after_the_job_it_needs_failed() {
     let dir = Scratch::new("job-status");
     let (code, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\njobs:\n  build:\n    steps:\n      - run: exit 3\n  test:\n    needs: build\n    steps:\n      - run: touch tested\n  report:\n    needs: build\n    if: always()\n    steps:\n      - run: touch reported\n  alert:\n    needs: build\n    if: failure()\n    steps:\n      - run: touch alerted\n",
         &["--branch", "main"],
     )
@@ -267,7 +262,7 @@ async fn a_job_that_asks_for_always_or_failure_runs_after_the_job_it_needs_faile
 async fn conditions_on_the_branch_decide_whether_a_job_runs() {
     let yaml = "on: push\njobs:\n  test:\n    steps:\n      - run: touch tested\n  deploy:\n    needs: test\n    if: github.ref == 'refs/heads/main'\n    steps:\n      - run: touch deployed\n";
     let feature = Scratch::new("feature");
-    let (code, output) = pipeline(&feature.0, yaml, &["--branch", "feature/login"]).await;
+    let (code, output) = pipeline(feature.path(), yaml, &["--branch", "feature/login"]).await;
     assert!(
         feature.has("tested"),
         "`test` has no condition and should run on any branch. Output:\n{output}"
@@ -281,7 +276,7 @@ async fn conditions_on_the_branch_decide_whether_a_job_runs() {
         "a job skipped by its condition is not a failure. Output:\n{output}"
     );
     let main = Scratch::new("main");
-    let (_, output) = pipeline(&main.0, yaml, &["--branch", "main"]).await;
+    let (_, output) = pipeline(main.path(), yaml, &["--branch", "main"]).await;
     assert!(
         main.has("deployed"),
         "on main, `deploy` should run. Output:\n{output}"
@@ -292,7 +287,7 @@ async fn conditions_on_the_branch_decide_whether_a_job_runs() {
 async fn steps_see_the_workflow_job_and_step_env_with_secrets_substituted() {
     let dir = Scratch::new("env");
     let (_, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\nenv:\n  A: workflow\n  B: workflow\njobs:\n  one:\n    env:\n      B: job\n      C: job\n    steps:\n      - run: echo \"$A $B $C $D $TOKEN\" > env.txt\n        env:\n          C: step\n          D: ${{ github.sha }}\n          TOKEN: ${{ secrets.TOKEN }}\n",
         &["--branch", "main", "--secret", "TOKEN=s3cret"],
     )
@@ -308,9 +303,9 @@ async fn steps_see_the_workflow_job_and_step_env_with_secrets_substituted() {
 #[tokio::test]
 async fn a_step_runs_in_its_working_directory() {
     let dir = Scratch::new("workdir");
-    std::fs::create_dir_all(dir.0.join("app")).unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
     let (_, output) = pipeline(
-        &dir.0,
+        dir.path(),
         "on: push\njobs:\n  one:\n    steps:\n      - run: touch here\n        working-directory: app\n",
         &["--branch", "main"],
     )
