@@ -2,11 +2,13 @@
 //!
 //! Workers send `GET` requests in a loop for a fixed duration, each on a persistent connection as
 //! wrk and real clients do ([`Mode::KeepAlive`], the default), or on a new connection per request
-//! ([`Mode::PerRequest`]). Nothing is retried: a request that meets a connection the server is
-//! closing counts as failed (`closed` or `reset`), as wrk counts it as a read error. Every request is recorded: when it
-//! started, how long it took, how it ended, and which instance answered (the `x-instance`
-//! header, or the word after "from" in the body: "hello from 3f2a…"). The report counts them by
-//! status and by instance, gives latency percentiles, and draws a timeline as SVG.
+//! ([`Mode::PerRequest`]), through test-support's HTTP client, the one the tests use (as fast as
+//! loadgen's own was: `cargo run --release -p loadgen --example compare_clients` measures both
+//! and wrk). Nothing is retried: a request that meets a connection the server is closing counts
+//! as failed (`closed` or `reset`), as wrk counts it as a read error. Every request is recorded:
+//! when it started, how long it took, how it ended, and which instance answered (the
+//! `x-instance` header, or the word after "from" in the body: "hello from 3f2a…"). The report
+//! counts them by status and by instance, gives latency percentiles, and draws a timeline as SVG.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,8 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use test_support::http::{HttpError, KeepAlive, Request, Response};
 
 mod args;
 pub mod svg;
@@ -297,11 +298,17 @@ pub async fn run(options: &Options, stop: impl std::future::Future<Output = ()>)
         let options = options.clone();
         let tx = tx.clone();
         workers.spawn(async move {
-            let mut connection = None;
+            let request = request(&options);
+            // test-support's client: it keeps the connection while the server does, and drops
+            // it after a request that failed or timed out.
+            let mut keep_alive = KeepAlive::new(options.addr);
             while Instant::now() < deadline {
                 let at = started.elapsed();
                 let t = Instant::now();
-                let (outcome, instance) = one(&options, &mut connection).await;
+                let (outcome, instance) = judge(match options.mode {
+                    Mode::KeepAlive => keep_alive.send(&request).await,
+                    Mode::PerRequest => request.send(options.addr).await,
+                });
                 let sample = Sample {
                     at,
                     latency: t.elapsed(),
@@ -339,201 +346,40 @@ pub async fn run(options: &Options, stop: impl std::future::Future<Output = ()>)
     })
 }
 
-/// An open connection, with whatever of the next answer has been read already.
-#[derive(Debug)]
-struct Connection {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-/// One request: on `connection` if it is open (keep-alive), else on a new one. The connection is
-/// kept for the next request only if the answer was complete and did not say `Connection: close`.
-async fn one(options: &Options, connection: &mut Option<Connection>) -> (Outcome, Option<String>) {
-    let keep_alive = options.mode == Mode::KeepAlive;
-    let attempt = async {
-        let mut open = match connection.take() {
-            Some(open) => open,
-            None => match TcpStream::connect(options.addr).await {
-                Ok(stream) => Connection {
-                    stream,
-                    buffer: Vec::with_capacity(1024),
-                },
-                Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    return (Outcome::Refused, None);
-                }
-                Err(err) => return (broken(&err), None),
-            },
-        };
-        let mut request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\n",
-            options.path, options.host
-        );
-        if !keep_alive {
-            request.push_str("Connection: close\r\n");
-        }
-        for (name, value) in &options.headers {
-            let _ = write!(request, "{name}: {value}\r\n");
-        }
-        request.push_str("\r\n");
-        if let Err(err) = open.stream.write_all(request.as_bytes()).await {
-            return (broken(&err), None);
-        }
-        match read_answer(&mut open).await {
-            Ok(answer) => {
-                if keep_alive && !answer.close {
-                    *connection = Some(open);
-                }
-                (Outcome::Status(answer.status), answer.instance)
-            }
-            Err(outcome) => (outcome, None),
-        }
-    };
-    // A timed-out attempt drops its connection with it: the next request opens a new one.
-    match tokio::time::timeout(options.timeout, attempt).await {
-        Ok(result) => result,
-        Err(_) => (Outcome::Timeout, None),
+/// The request every worker sends: `GET path` with the URL's host, the extra headers and the
+/// time limit.
+fn request(options: &Options) -> Request {
+    let mut request = Request::get(&options.path)
+        .header("Host", &options.host)
+        .timeout(options.timeout);
+    for (name, value) in &options.headers {
+        request = request.header(name, value);
     }
+    request
 }
 
-/// How a connection that failed mid-request ended: reset, or closed (EOF) before the answer.
-fn broken(err: &std::io::Error) -> Outcome {
-    match err.kind() {
-        std::io::ErrorKind::UnexpectedEof => Outcome::Closed,
-        _ => Outcome::Reset,
+/// How one request ended, and which instance answered it.
+fn judge(answered: Result<Response, HttpError>) -> (Outcome, Option<String>) {
+    match answered {
+        Ok(response) => {
+            let instance = response
+                .header("x-instance")
+                .map(str::to_owned)
+                .or_else(|| {
+                    let mut words = response.body.split_whitespace();
+                    words.find(|w| *w == "from")?;
+                    words.next().map(str::to_string)
+                });
+            (Outcome::Status(response.status), instance)
+        }
+        Err(HttpError::Refused) => (Outcome::Refused, None),
+        Err(HttpError::CutOff(cut)) if cut.reset => (Outcome::Reset, None),
+        Err(HttpError::CutOff(_)) => (Outcome::Closed, None),
+        Err(HttpError::TimedOut(_)) => (Outcome::Timeout, None),
+        // A connect error other than a refusal, or an answer that is not HTTP: the connection
+        // broke, as a reset does.
+        Err(HttpError::Other(_)) => (Outcome::Reset, None),
     }
-}
-
-/// A complete answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    instance: Option<String>,
-    /// The server will close the connection after it (`Connection: close`, or HTTP/1.0 without
-    /// `keep-alive`), so it must not carry another request.
-    close: bool,
-}
-
-/// Reads one complete answer (its body by `Content-Length`, chunks, or to the end), leaving any
-/// bytes after it in the buffer.
-async fn read_answer(open: &mut Connection) -> Result<Answer, Outcome> {
-    let head_end = loop {
-        if let Some(i) = find(&open.buffer, b"\r\n\r\n") {
-            break i + 4;
-        }
-        fill(open).await?;
-    };
-    let head = String::from_utf8_lossy(&open.buffer[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut words = status_line.split_whitespace();
-    let version = words.next().unwrap_or_default();
-    let status: u16 = words
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or(Outcome::Reset)?;
-    let (mut length, mut chunked, mut instance, mut connection) = (None, false, None, None);
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse::<usize>().ok(),
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            "x-instance" => instance = Some(value.to_string()),
-            "connection" => connection = Some(value.to_ascii_lowercase()),
-            _ => {}
-        }
-    }
-    let mut close = match &connection {
-        Some(c) if c.contains("close") => true,
-        Some(c) if c.contains("keep-alive") => false,
-        _ => version == "HTTP/1.0",
-    };
-    open.buffer.drain(..head_end);
-    let body = if chunked {
-        read_chunked(open).await?
-    } else if let Some(length) = length {
-        while open.buffer.len() < length {
-            fill(open).await?;
-        }
-        open.buffer.drain(..length).collect()
-    } else if status == 204 || status == 304 || (100..200).contains(&status) {
-        Vec::new()
-    } else {
-        // No length: the body runs to the end of the connection.
-        close = true;
-        loop {
-            match fill(open).await {
-                Ok(()) => {}
-                Err(Outcome::Closed) => break,
-                Err(other) => return Err(other),
-            }
-        }
-        std::mem::take(&mut open.buffer)
-    };
-    let instance = instance.or_else(|| {
-        let text = String::from_utf8_lossy(&body);
-        let mut words = text.split_whitespace();
-        words.find(|w| *w == "from")?;
-        words.next().map(str::to_string)
-    });
-    Ok(Answer {
-        status,
-        instance,
-        close,
-    })
-}
-
-async fn read_chunked(open: &mut Connection) -> Result<Vec<u8>, Outcome> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = loop {
-            if let Some(i) = find(&open.buffer, b"\r\n") {
-                break i;
-            }
-            fill(open).await?;
-        };
-        let size_text = String::from_utf8_lossy(&open.buffer[..line_end]).into_owned();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| Outcome::Reset)?;
-        open.buffer.drain(..line_end + 2);
-        if size == 0 {
-            // Trailers, if any, end with an empty line.
-            loop {
-                if let Some(i) = find(&open.buffer, b"\r\n") {
-                    open.buffer.drain(..i + 2);
-                    if i == 0 {
-                        return Ok(body);
-                    }
-                    continue;
-                }
-                fill(open).await?;
-            }
-        }
-        while open.buffer.len() < size + 2 {
-            fill(open).await?;
-        }
-        body.extend(open.buffer.drain(..size));
-        open.buffer.drain(..2);
-    }
-}
-
-/// Reads more bytes into the buffer; the server closing the connection is `Closed`.
-async fn fill(open: &mut Connection) -> Result<(), Outcome> {
-    let mut chunk = [0u8; 8192];
-    match open.stream.read(&mut chunk).await {
-        Ok(0) => Err(Outcome::Closed),
-        Ok(n) => {
-            open.buffer.extend_from_slice(&chunk[..n]);
-            Ok(())
-        }
-        Err(err) => Err(broken(&err)),
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `10s`, `500ms`, `2m` or a number of seconds.

@@ -15,6 +15,7 @@
 //! Answers are read by their framing (`Content-Length`, chunked, or to the end of the
 //! connection), so a kept-alive connection is left exactly at the start of the next answer.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -436,13 +437,13 @@ fn decode(buffer: &[u8], head_request: bool, eof: bool) -> Result<Decoded, HttpE
     };
     let rest = &buffer[head_end + 4..];
     let (body, body_len) = match framing {
-        Framing::Length(n) if rest.len() >= n => (rest[..n].to_vec(), n),
+        Framing::Length(n) if rest.len() >= n => (Cow::Borrowed(&rest[..n]), n),
         Framing::Length(_) => return Ok(Decoded::Partial(Missing::Body)),
         Framing::Chunked => match dechunk(rest)? {
-            Some(done) => done,
+            Some((body, len)) => (Cow::Owned(body), len),
             None => return Ok(Decoded::Partial(Missing::Body)),
         },
-        Framing::ToEof if eof => (rest.to_vec(), rest.len()),
+        Framing::ToEof if eof => (Cow::Borrowed(rest), rest.len()),
         Framing::ToEof => return Ok(Decoded::Partial(Missing::Body)),
     };
     Ok(Decoded::Complete {
