@@ -161,12 +161,9 @@ impl Minipm {
     }
 }
 
-/// `addr=127.0.0.1:1234` in a log line.
+/// `addr=127.0.0.1:1234` in a log line (test-support's one parser of those lines).
 pub fn addr_in(line: &str) -> SocketAddr {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix("addr="))
-        .and_then(|a| a.trim_matches('"').parse().ok())
-        .unwrap_or_else(|| panic!("no addr= in {line:?}"))
+    test_support::http::addr_in(line).unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// True while a process with this pid exists (and is not a zombie); the one copy lives in
