@@ -200,9 +200,8 @@ fn secrets_are_redacted_in_debug_and_display() {
 
 #[test]
 fn dotenv_is_read_only_in_development_and_never_wins() {
-    let dir = std::env::temp_dir().join(format!("ch03-dotenv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(".env");
+    let dir = test_support::TempDir::with_prefix("ch03-dotenv-").unwrap();
+    let file = dir.path().join(".env");
     std::fs::write(
         &file,
         "# local development only\nAPP_ENV=development\nAPI_KEY=from-dotenv-0123456789\nPORT=7000\nexport LOG_LEVEL=\"debug\"\n",
@@ -247,7 +246,7 @@ fn dotenv_is_read_only_in_development_and_never_wins() {
 
     // Development without a .env file is normal (a fresh clone, or everything exported).
     let without = vars(&[("APP_ENV", "development"), ("API_KEY", KEY)]);
-    match with_dotenv(without.clone(), &dir.join("no-such.env")) {
+    match with_dotenv(without.clone(), &dir.path().join("no-such.env")) {
         Ok(env) => assert_eq!(
             env, without,
             "with APP_ENV=development and no .env file, the environment is used as it is. See 3.1."
@@ -257,5 +256,4 @@ fn dotenv_is_read_only_in_development_and_never_wins() {
              optional: if it cannot be read, use the environment as it is. See 3.1."
         ),
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
