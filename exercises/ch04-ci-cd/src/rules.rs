@@ -152,7 +152,7 @@ pub fn build(w: &Workflow) -> Vec<String> {
             .is_some_and(|u| u.starts_with("docker/build-push-action"))
             && !s.with.contains_key("context")
         {
-            problems.push(format!("job `{name}`'s build-push-action has no `context:`: without it the action builds from a fresh Git checkout and ignores what earlier steps did; say `context: .`. (4.1)"));
+            problems.push(format!("job `{name}`'s build-push-action has no `context:`: without it the action builds from a fresh Git checkout and ignores what earlier steps did; say the folder that holds the Dockerfile (`context: app` here). (4.1)"));
         }
     }
     problems
@@ -198,7 +198,11 @@ fn looks_secret(key: &str) -> bool {
 pub fn secrets(w: &Workflow) -> Vec<String> {
     let mut problems = Vec::new();
     let mut check = |place: String, key: &str, value: String| {
-        if looks_secret(key) && !value.trim().starts_with("${{ secrets.") {
+        // `${{ github.token }}` is the job's own GITHUB_TOKEN under another name (GitHub's docs
+        // use it with docker/login-action): from the run, not from the file.
+        let value = value.trim();
+        let from_the_run = value.starts_with("${{ secrets.") || value == "${{ github.token }}";
+        if looks_secret(key) && !from_the_run {
             problems.push(format!(
                 "{place} sets `{key}` to a value written in the file: anyone who can read the repository (and its history, forever) has it. Take it from `${{{{ secrets.{key} }}}}`. (4.1)"
             ));

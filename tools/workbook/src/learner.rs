@@ -183,7 +183,7 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
                 println!("\nRead {}", section.where_to_read());
             }
             println!(
-                "Stuck? `just hint chapter{n}` gives a hint; `TEST_LOG=1 just test chapter{n}` shows the service's output."
+                "Stuck? `just hint chapter{n}` gives a hint; `TEST_LOG=1 just test chapter{n}` shows the output of the programs the tests start."
             );
         }
     } else if report.count(Verdict::Passed) > 0 && report.count(Verdict::Skipped) == 0 {
