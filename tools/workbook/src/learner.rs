@@ -75,7 +75,7 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
             "\nThe tests were still running {} s after they started (the build had finished \
              before the clock started), so they were stopped, and every process they started \
              with them. Some code is waiting for something that never happens: run \
-             `TEST_LOG=1 just test chapter{n}` to watch the service's output.",
+             `TEST_LOG=1 just test chapter{n}` to watch the output of the programs the tests start.",
             chapter.time_limit().as_secs()
         );
         println!("chapter {n}: 0 passed, 1 failed (stopped at the time limit)");
