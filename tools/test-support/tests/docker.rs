@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use test_support::TempDir;
 use test_support::docker::{self, Container, Project};
 
 /// The test image's tag.
@@ -163,8 +164,9 @@ fn an_image_is_found_only_if_present() {
     assert!(!docker::has_image("test-support-no-such-image:never"));
 }
 
-/// A compose project of `replicas` idle containers, in a folder and under a name of its own.
-fn idle_project(what: &str) -> Option<Project> {
+/// A compose project of `replicas` idle containers, in a folder and under a name of its own; the
+/// folder is removed when the returned guard drops, so keep it until the project is down.
+fn idle_project(what: &str) -> Option<(Project, TempDir)> {
     let compose = match docker::compose() {
         Ok(compose) => compose,
         Err(why) => {
@@ -174,10 +176,9 @@ fn idle_project(what: &str) -> Option<Project> {
         }
     };
     let name = unique(what);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::with_prefix_in(format!("{name}-"), env!("CARGO_TARGET_TMPDIR")).unwrap();
     std::fs::write(
-        dir.join("docker-compose.yml"),
+        dir.path().join("docker-compose.yml"),
         format!(
             "services:\n  idle:\n    image: {}\n  later:\n    profiles: [\"extra\"]\n    image: \
              ${{IDLE_IMAGE}}\n",
@@ -185,12 +186,11 @@ fn idle_project(what: &str) -> Option<Project> {
         ),
     )
     .unwrap();
-    Some(
-        Project::new(compose, dir)
-            .named(name)
-            .profile("extra")
-            .env("IDLE_IMAGE", IDLE),
-    )
+    let project = Project::new(compose, dir.path())
+        .named(name)
+        .profile("extra")
+        .env("IDLE_IMAGE", IDLE);
+    Some((project, dir))
 }
 
 /// The containers of compose project `name`, running or not.
@@ -208,7 +208,7 @@ fn a_project_is_taken_down_when_its_guard_drops() {
     if !engine() {
         return;
     }
-    let Some(project) = idle_project("up") else {
+    let Some((project, _dir)) = idle_project("up") else {
         return;
     };
     let name = project.name().unwrap().to_owned();
@@ -222,7 +222,6 @@ fn a_project_is_taken_down_when_its_guard_drops() {
     );
     drop(guard);
     assert_eq!(containers_of(&name), Vec::<String>::new());
-    std::fs::remove_dir_all(project.dir()).ok();
 }
 
 #[test]
@@ -230,7 +229,7 @@ fn a_project_is_taken_down_when_the_test_panics() {
     if !engine() {
         return;
     }
-    let Some(project) = idle_project("panic") else {
+    let Some((project, _dir)) = idle_project("panic") else {
         return;
     };
     let name = project.name().unwrap().to_owned();
@@ -244,5 +243,4 @@ fn a_project_is_taken_down_when_the_test_panics() {
     .join();
     assert!(panicked.is_err());
     assert_eq!(containers_of(&name), Vec::<String>::new());
-    std::fs::remove_dir_all(project.dir()).ok();
 }

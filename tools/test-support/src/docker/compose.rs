@@ -224,12 +224,8 @@ mod tests {
 
     /// A folder on a PATH of its own, holding fake `docker` and `docker-compose` scripts that
     /// answer `version --short` (or fail) as told.
-    fn fake_path(test: &str, plugin: Option<&str>, standalone: Option<&str>) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "test-support-compose-{test}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn fake_path(test: &str, plugin: Option<&str>, standalone: Option<&str>) -> tempfile::TempDir {
+        let dir = tempfile::TempDir::with_prefix(format!("test-support-compose-{test}-")).unwrap();
         let script = |name: &str, answer: Option<&str>, expect: &str| {
             let body = match answer {
                 Some(version) => format!(
@@ -237,7 +233,7 @@ mod tests {
                 ),
                 None => "#!/bin/sh\necho \"unknown command: $1\" >&2\nexit 1\n".to_owned(),
             };
-            let path = dir.join(name);
+            let path = dir.path().join(name);
             std::fs::write(&path, body).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         };
@@ -249,36 +245,33 @@ mod tests {
     #[test]
     fn the_plugin_is_preferred_when_both_are_installed() {
         let dir = fake_path("both", Some("2.29.7"), Some("1.29.2"));
-        let compose = detect(Some(dir.as_os_str())).unwrap();
+        let compose = detect(Some(dir.path().as_os_str())).unwrap();
         assert_eq!(
             (compose.to_string(), compose.version(), compose.is_plugin()),
             ("docker compose".to_owned(), "2.29.7", true)
         );
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn the_standalone_compose_is_used_without_the_plugin() {
         let dir = fake_path("standalone", None, Some("1.29.2"));
-        let compose = detect(Some(dir.as_os_str())).unwrap();
+        let compose = detect(Some(dir.path().as_os_str())).unwrap();
         assert_eq!(
             (compose.to_string(), compose.version(), compose.is_plugin()),
             ("docker-compose".to_owned(), "1.29.2", false)
         );
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn without_either_the_error_says_what_to_install() {
         let dir = fake_path("neither", None, None);
-        let err = detect(Some(dir.as_os_str())).unwrap_err();
+        let err = detect(Some(dir.path().as_os_str())).unwrap_err();
         assert!(
             err.contains("docker compose")
                 && err.contains("docker-compose")
                 && err.contains("docker-compose-plugin"),
             "{err}"
         );
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
