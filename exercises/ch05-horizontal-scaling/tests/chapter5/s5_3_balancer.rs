@@ -19,7 +19,7 @@ async fn spread(addr: SocketAddr, n: usize) -> (BTreeMap<String, usize>, Vec<Str
     for _ in 0..n {
         let answer = request(addr, "GET", "/", &[]).await;
         if answer.status == 200 {
-            *by.entry(answer.header("x-instance").unwrap_or_default())
+            *by.entry(answer.header("x-instance").unwrap_or_default().to_owned())
                 .or_default() += 1;
         } else {
             failed.push(format!("{} {}", answer.status, answer.body.trim()));

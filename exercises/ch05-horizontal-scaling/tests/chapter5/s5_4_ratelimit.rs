@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 
 use test_support::Redis;
+use test_support::http::Response;
 
-use crate::support::{Answer, balancer, instances, request};
+use crate::support::{balancer, instances, request};
 
 /// What an attacker adds to request `i` to look like a new client each time: a made-up id, a
 /// made-up `X-Forwarded-For` chain and a made-up `X-Real-IP`.
@@ -25,7 +26,7 @@ async fn disguised_requests(targets: &[SocketAddr], n: usize) -> usize {
     for i in 0..n {
         let headers = disguise(i);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let answer: Answer = request(targets[i % targets.len()], "GET", "/", &headers).await;
+        let answer: Response = request(targets[i % targets.len()], "GET", "/", &headers).await;
         match answer.status {
             200 => {}
             429 => limited += 1,
