@@ -146,7 +146,7 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         },
         Check {
             name: "images",
-            required_for: "chapters 3 and 5 to need no network on the day",
+            required_for: "the Docker chapters to need no network on the day",
             found: missing_images
                 .as_ref()
                 .filter(|m| m.is_empty())

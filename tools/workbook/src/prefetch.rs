@@ -153,11 +153,17 @@ pub async fn prefetch(
             }
         }
     } else {
-        done.problems.push(
-            "no Docker engine: chapters 3 and 5 will need the network (or `just prefetch --load \
-             FILE` from a machine that has the images)"
-                .into(),
-        );
+        let docker_chapters: Vec<String> = manifest
+            .chapters
+            .iter()
+            .filter(|c| c.docker && c.status != Status::Planned)
+            .map(|c| c.number.to_string())
+            .collect();
+        done.problems.push(format!(
+            "no Docker engine: the Docker chapters ({}) will need the network (or `just \
+             prefetch --load FILE` from a machine that has the images)",
+            docker_chapters.join(", ")
+        ));
     }
 
     let path = record_path(root);
