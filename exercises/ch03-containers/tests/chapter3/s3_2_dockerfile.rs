@@ -382,12 +382,13 @@ fn the_environment_configures_the_container() {
         &[],
     );
     let addr = container.wait_serving(Duration::from_secs(20));
-    let (status, body) = docker::http_get(
+    let answer = docker::http_get(
         addr,
         "/admin/config",
         &[("Authorization", &format!("Bearer {key}"))],
     )
     .unwrap_or_else(|err| panic!("GET /admin/config failed: {err}"));
+    let (status, body) = (answer.status, answer.body);
     assert_eq!(
         status, 200,
         "GET /admin/config with the API_KEY given by `docker run -e` answered {status}: {body}"

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use test_support::http::{HttpError, Request, Response};
+
 /// The build context: the service's folder, with the learner's `Dockerfile` and `.dockerignore`.
 pub fn context() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("service")
@@ -239,9 +241,9 @@ impl Container {
                 );
             }
             match http_get(addr, "/", &[]) {
-                Ok((200, _)) => return addr,
-                Ok((status, _)) => last = format!("GET / answered {status}"),
-                Err(err) => last = err,
+                Ok(answer) if answer.status == 200 => return addr,
+                Ok(answer) => last = format!("GET / answered {}", answer.status),
+                Err(err) => last = err.to_string(),
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -256,41 +258,19 @@ impl Container {
     }
 }
 
-/// A blocking `GET`, with `headers`, returning the status and body.
+/// The longest one request to a container may take: connect, send, and read the whole answer.
+pub const HTTP_LIMIT: Duration = Duration::from_secs(4);
+
+/// A blocking `GET path` with `headers`, through test-support's HTTP client, within
+/// [`HTTP_LIMIT`]; an error says what happened (refused, cut off, timed out).
 pub fn http_get(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
-) -> Result<(u16, String), String> {
-    use std::io::{Read, Write};
-    let timeout = Duration::from_secs(2);
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|err| format!("cannot connect to {addr}: {err}"))?;
-    stream.set_read_timeout(Some(timeout)).ok();
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+) -> Result<Response, HttpError> {
+    let mut request = Request::get(path).timeout(HTTP_LIMIT);
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        request = request.header(*name, *value);
     }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|err| format!("sending to {addr}: {err}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|err| format!("reading from {addr}: {err}"))?;
-    let text = String::from_utf8_lossy(&answer).to_string();
-    if text.is_empty() {
-        return Err(format!("{addr} closed the connection without an answer"));
-    }
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {text:?}"))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    request.send_blocking(addr)
 }
