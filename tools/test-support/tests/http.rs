@@ -373,3 +373,32 @@ fn addr_in_reads_the_address_services_print() {
     );
     assert!(http::addr_in("listening addr=localhost").is_err());
 }
+
+#[tokio::test]
+async fn a_server_sends_its_requests_to_the_address_it_printed() {
+    let (addr, mut requests) = recording("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    // A child that only prints a ready line naming the test's own listener, then waits.
+    let (mut server, printed) = test_support::Server::builder("sh")
+        .args(["-c", "echo \"ready addr=$ADDR\"; exec sleep 30"])
+        .env("ADDR", addr.to_string())
+        .spawn_service()
+        .await;
+    assert_eq!((printed, server.addr()), (addr, addr));
+    let answer = server.get("/me").header("Cookie", "s=1").await.unwrap();
+    assert_eq!(answer.body, "ok");
+    assert_eq!(
+        String::from_utf8_lossy(&requests.recv().await.unwrap()),
+        "GET /me HTTP/1.1\r\nHost: localhost\r\nCookie: s=1\r\nConnection: close\r\n\r\n"
+    );
+    let call = server.post("/login?user=ada", "");
+    let answer = tokio::task::spawn_blocking(|| call.blocking())
+        .await
+        .unwrap();
+    assert_eq!(answer.unwrap().status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&requests.recv().await.unwrap()),
+        "POST /login?user=ada HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    server.kill();
+}
