@@ -66,7 +66,7 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         .and_then(|c| c.split(';').next().map(str::to_string))
         .unwrap_or_else(|| panic!("POST /login through the lab set no cookie: {login:?}"));
     let maker = login.header("x-instance").unwrap_or_default();
-    lab::docker(&["kill", "--signal", "KILL", &maker]).unwrap();
+    lab::docker(&["kill", "--signal", "KILL", maker]).unwrap();
     for _ in 0..6 {
         let me = crate::support::request(
             std::net::SocketAddr::from(([127, 0, 0, 1], port)),
