@@ -254,3 +254,61 @@ fn get_status(port: u16, path: &str) -> Result<u16, HttpError> {
         .send_blocking(addr)
         .map(|answer| answer.status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lab of the compose file in `root`, or `None` (after a loud skip, or a failure in CI)
+    /// where no engine or no compose is installed.
+    fn lab_or_skip(root: &Path, port: u16) -> Option<Result<Lab>> {
+        if !engine::engine_or_skip() {
+            return None;
+        }
+        if let Err(why) = engine::compose() {
+            assert!(!engine::engine_required(), "{why}");
+            test_support::skip(&why);
+            return None;
+        }
+        Some(Lab::new(root, port))
+    }
+
+    #[test]
+    fn a_folder_without_a_compose_file_is_refused() {
+        let Some(lab) = lab_or_skip(Path::new(env!("CARGO_MANIFEST_DIR")), 8080) else {
+            return;
+        };
+        let err = lab.unwrap_err();
+        assert!(err.to_string().contains("no docker-compose.yml"), "{err:#}");
+    }
+
+    #[test]
+    fn the_guard_takes_down_the_labs_own_project_with_its_profile_and_port() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let Some(lab) = lab_or_skip(&root, 8123) else {
+            return;
+        };
+        let mut lab = lab.unwrap();
+        lab.project = Some(format!("labunit{}", std::process::id()));
+        let guard = lab.guard();
+        let command = guard.project().command(&["down"]);
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let name = lab.project.clone().unwrap();
+        assert!(
+            args.windows(2).any(|w| w == ["-p", name.as_str()])
+                && args.windows(2).any(|w| w == ["--profile", "lab"]),
+            "{args:?}"
+        );
+        assert!(
+            command
+                .get_envs()
+                .any(|(k, v)| k == "LB_PORT" && v == Some("8123".as_ref())),
+            "the guard's compose does not see LB_PORT=8123"
+        );
+        // Dropping it takes down a project that never came up: nothing to do, and no error.
+        drop(guard);
+    }
+}
