@@ -71,7 +71,6 @@ async fn the_rate_limit_holds_across_instances() {
     let retry = limited[0].header("retry-after");
     assert!(
         retry
-            .as_deref()
             .and_then(|r| r.parse::<u64>().ok())
             .is_some_and(|r| (1..=60).contains(&r)),
         "a 429 should say when to come back: Retry-After in seconds (got {retry:?}). See 5.4."
