@@ -6,9 +6,26 @@ use std::time::Duration;
 
 use test_support::{Sig, http, within};
 
-use crate::support::{self, alive};
+use crate::support::{self, Minipm, alive};
 
 const CLUSTER: &str = "instances = 2\nport = 0\nready_line = \"ready addr=\"";
+
+/// Sends minipm SIGHUP and waits until it logs that every instance has been replaced.
+async fn reload(minipm: &mut Minipm) {
+    hup_and_wait_for(
+        minipm,
+        "reload finished",
+        Duration::from_secs(15),
+        "After SIGHUP minipm should replace each instance and log `reload finished`. See 2.3.",
+    )
+    .await;
+}
+
+/// Sends minipm SIGHUP and waits (at most `timeout`) for a log line containing `line`.
+async fn hup_and_wait_for(minipm: &mut Minipm, line: &str, timeout: Duration, explain: &str) {
+    minipm.server.signal(Sig::Hup);
+    minipm.server.wait_for_line(line, timeout, explain).await;
+}
 
 #[tokio::test]
 async fn a_reload_under_load_fails_no_request_and_replaces_every_process() {
@@ -34,15 +51,7 @@ async fn a_reload_under_load_fails_no_request_and_replaces_every_process() {
     // And one slow request in flight when the reload begins.
     let slow = minipm.start_slow_request(addr, 800).await;
 
-    minipm.server.signal(Sig::Hup);
-    minipm
-        .server
-        .wait_for_line(
-            "reload finished",
-            Duration::from_secs(15),
-            "After SIGHUP minipm should replace each instance and log `reload finished`. See 2.3.",
-        )
-        .await;
+    reload(&mut minipm).await;
     stop.store(true, Ordering::Relaxed);
     let (ok, failed) = load.await.unwrap();
     let slow = slow.await.unwrap();
@@ -83,15 +92,7 @@ async fn a_reload_under_keep_alive_load_fails_no_request() {
     let load = tokio::spawn(http::keep_alive_load(addr, 16, "/", 200_000, async {
         let _ = stopped.await;
     }));
-    minipm.server.signal(Sig::Hup);
-    minipm
-        .server
-        .wait_for_line(
-            "reload finished",
-            Duration::from_secs(15),
-            "After SIGHUP minipm should replace each instance and log `reload finished`. See 2.3.",
-        )
-        .await;
+    reload(&mut minipm).await;
     let _ = stop.send(());
     let load = load.await.unwrap();
     assert!(
@@ -127,16 +128,14 @@ async fn a_replacement_that_never_becomes_ready_leaves_the_old_process_serving()
             "{CLUSTER}\nlisten_timeout_ms = 500\nenv = {{ NEVER_READY = \"1\" }}"
         )),
     );
-    minipm.server.signal(Sig::Hup);
-    minipm
-        .server
-        .wait_for_line(
-            "reload failed",
-            Duration::from_secs(10),
-            "The replacement never printed its ready line, so within listen_timeout_ms (500 ms) \
-             the reload should fail, say `reload failed`, and keep the old process. See 2.3.",
-        )
-        .await;
+    hup_and_wait_for(
+        &mut minipm,
+        "reload failed",
+        Duration::from_secs(10),
+        "The replacement never printed its ready line, so within listen_timeout_ms (500 ms) the \
+         reload should fail, say `reload failed`, and keep the old process. See 2.3.",
+    )
+    .await;
     let who = within(
         Duration::from_secs(3),
         "After a failed reload nothing answers any more: the old process must keep serving \
