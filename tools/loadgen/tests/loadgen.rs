@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use loadgen::{Mode, Options, Outcome, parse_duration, run, svg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +17,18 @@ async fn serve(router: Router) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
     addr
+}
+
+/// A router whose `GET /` gives the `i`th request it receives (from 0) the answer `answer(i)`.
+fn numbered(answer: impl Fn(usize) -> Response + Clone + Send + Sync + 'static) -> Router {
+    let n = Arc::new(AtomicUsize::new(0));
+    Router::new().route(
+        "/",
+        get(move || {
+            let response = answer(n.fetch_add(1, Ordering::Relaxed));
+            async move { response }
+        }),
+    )
 }
 
 async fn options(addr: SocketAddr, millis: u64) -> Options {
@@ -75,19 +87,10 @@ fn never() -> std::future::Pending<()> {
 
 #[tokio::test]
 async fn counts_requests_by_instance_from_the_header() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let router = Router::new().route(
-        "/",
-        get(move || {
-            let i = n.fetch_add(1, Ordering::Relaxed);
-            async move {
-                (
-                    [("x-instance", if i.is_multiple_of(2) { "a" } else { "b" })],
-                    "hello\n",
-                )
-            }
-        }),
-    );
+    let router = numbered(|i| {
+        let instance = if i.is_multiple_of(2) { "a" } else { "b" };
+        ([("x-instance", instance)], "hello\n").into_response()
+    });
     let addr = serve(router).await;
     let report = run(&options(addr, 400).await, never()).await.unwrap();
     let total = report.samples.len();
@@ -173,20 +176,13 @@ async fn stops_early_when_asked() {
 
 #[tokio::test]
 async fn draws_a_timeline_with_a_lane_per_instance() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let router = Router::new().route(
-        "/",
-        get(move || {
-            let i = n.fetch_add(1, Ordering::Relaxed);
-            async move {
-                if i % 10 == 9 {
-                    (StatusCode::BAD_GATEWAY, [("x-instance", "<b>")], "no\n").into_response()
-                } else {
-                    ([("x-instance", "a")], "ok\n").into_response()
-                }
-            }
-        }),
-    );
+    let router = numbered(|i| {
+        if i % 10 == 9 {
+            (StatusCode::BAD_GATEWAY, [("x-instance", "<b>")], "no\n").into_response()
+        } else {
+            ([("x-instance", "a")], "ok\n").into_response()
+        }
+    });
     let addr = serve(router).await;
     let report = run(&options(addr, 300).await, never()).await.unwrap();
     let picture = svg::render(
