@@ -172,7 +172,10 @@ fn wrk_rate(addr: SocketAddr) -> Option<f64> {
         .and_then(|r| r.trim().parse().ok())
 }
 
-/// loadgen's own client before it moved to test-support's, verbatim.
+/// loadgen's own client before it moved to test-support's, verbatim. It is kept on purpose as the
+/// measured "before": where it repeats test-support's code (reading a status line and headers in
+/// `read_answer`), it must not be made to call it, or the comparison would time the shared client
+/// twice.
 mod old {
     use std::fmt::Write as _;
 
@@ -258,7 +261,8 @@ mod old {
     }
 
     /// Reads one complete answer (its body by `Content-Length`, chunks, or to the end), leaving any
-    /// bytes after it in the buffer.
+    /// bytes after it in the buffer. Its head parsing repeats test-support's `decode` on purpose:
+    /// this is the baseline (see the module's comment).
     async fn read_answer(open: &mut Connection) -> Result<Answer, Outcome> {
         let head_end = loop {
             if let Some(i) = find(&open.buffer, b"\r\n\r\n") {
