@@ -297,11 +297,20 @@ fn check_rustfmt(ctx: &Ctx<'_>) -> Result<Problems> {
     for chapter in ctx.chapters() {
         // The solution files are not in the workspace: rustfmt each (the projects outside the
         // workspace are formatted by `outside-workspace`, starter and solution).
+        // Nor is the chapter's bench.rs, which the runner compiles in through generated code
+        // (tools/workbook/build.rs), where `cargo fmt` does not follow.
         let files: Vec<String> = chapter
             .files
             .iter()
             .filter(|f| f.ends_with(".rs"))
-            .map(|f| chapter.solution_dir(root).join(f).display().to_string())
+            .map(|f| chapter.solution_dir(root).join(f))
+            .chain(
+                chapter
+                    .bench
+                    .iter()
+                    .map(|b| chapter.exercise_dir(root).join(b)),
+            )
+            .map(|path| path.display().to_string())
             .collect();
         if files.is_empty() {
             continue;
