@@ -284,6 +284,22 @@ fn pct(n: usize, total: usize) -> f64 {
     }
 }
 
+/// Says on stderr what is about to be loaded (`{what} for 10.0 s, 16 at once, keep-alive (Ctrl-C
+/// stops early)…`), then [`run`]s until `options.duration` has passed or Ctrl-C is pressed: the
+/// start of a load from the command line (`loadgen`, and `just load` in the runner).
+pub async fn run_until_ctrl_c(options: &Options, what: &str) -> Result<Report> {
+    eprintln!(
+        "{what} for {:.1} s, {} at once, {} (Ctrl-C stops early)…",
+        options.duration.as_secs_f64(),
+        options.concurrency,
+        options.mode
+    );
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    run(options, stop).await
+}
+
 /// Sends requests from `options.concurrency` workers until `options.duration` has passed, or
 /// until `stop` resolves, whichever is first.
 pub async fn run(options: &Options, stop: impl std::future::Future<Output = ()>) -> Result<Report> {

@@ -50,17 +50,7 @@ async fn go(args: Args) -> Result<ExitCode> {
             .headers
             .push((name.trim().into(), value.trim().into()));
     }
-    eprintln!(
-        "loadgen: {} for {:.1} s, {} at once, {}…",
-        args.url,
-        options.duration.as_secs_f64(),
-        options.concurrency,
-        options.mode
-    );
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let report = loadgen::run(&options, stop).await?;
+    let report = loadgen::run_until_ctrl_c(&options, &format!("loadgen: {}", args.url)).await?;
     // The report is the program's output.
     #[allow(clippy::print_stdout)]
     {

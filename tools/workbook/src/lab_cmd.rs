@@ -69,17 +69,8 @@ pub async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
 async fn load(root: &Path, args: &loadgen::LoadArgs) -> Result<ExitCode> {
     let mut options = loadgen::Options::for_url(&format!("http://127.0.0.1:{}/", port()?)).await?;
     args.apply(&mut options);
-    eprintln!(
-        "load: GET http://127.0.0.1:{}/ for {:.0} s, {} at once, {} (Ctrl-C stops early)…",
-        options.addr.port(),
-        options.duration.as_secs_f64(),
-        options.concurrency,
-        options.mode
-    );
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let report = loadgen::run(&options, stop).await?;
+    let what = format!("load: GET http://127.0.0.1:{}/", options.addr.port());
+    let report = loadgen::run_until_ctrl_c(&options, &what).await?;
     if report
         .samples
         .iter()
