@@ -29,6 +29,17 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
     Some(text.lines().next().unwrap_or("").trim().to_owned())
 }
 
+/// A tool that `cargo install` puts on PATH under its crate's name, at the version the workbook
+/// pins.
+fn cargo_installed(name: &'static str, version: &str, required_for: &'static str) -> Check {
+    Check {
+        name,
+        required_for,
+        found: version_of(name, &["--version"]),
+        fix: format!("cargo install --locked {name}@{version}"),
+    }
+}
+
 /// The platform, as the learner would name it, and what it does not support.
 pub fn platform() -> (String, Option<&'static str>) {
     let arch = std::env::consts::ARCH;
@@ -106,24 +117,17 @@ pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
             found: version_of("cargo", &["--version"]),
             fix: "install Rust with rustup: https://rustup.rs".into(),
         },
-        Check {
-            name: "just",
-            required_for: "the recipes",
-            found: version_of("just", &["--version"]),
-            fix: format!("cargo install --locked just@{JUST_VERSION}"),
-        },
-        Check {
-            name: "mdbook",
-            required_for: "reading the book (`just serve` installs it)",
-            found: version_of("mdbook", &["--version"]),
-            fix: format!("cargo install --locked mdbook@{MDBOOK_VERSION}"),
-        },
-        Check {
-            name: "mdbook-quiz",
-            required_for: "the questions at the end of each section (`just serve` installs it)",
-            found: version_of("mdbook-quiz", &["--version"]),
-            fix: format!("cargo install --locked mdbook-quiz@{MDBOOK_QUIZ_VERSION}"),
-        },
+        cargo_installed("just", JUST_VERSION, "the recipes"),
+        cargo_installed(
+            "mdbook",
+            MDBOOK_VERSION,
+            "reading the book (`just serve` installs it)",
+        ),
+        cargo_installed(
+            "mdbook-quiz",
+            MDBOOK_QUIZ_VERSION,
+            "the questions at the end of each section (`just serve` installs it)",
+        ),
         Check {
             name: "redis",
             required_for: "the tests of chapters 1 and 5",
