@@ -79,22 +79,18 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     for (rel, _, _) in &changed {
         println!("  {rel}");
     }
-    if !yes
-        && !confirm(
-            "reset",
-            chapter,
-            "Put the starter versions back? Yours will be kept in a backup.",
-        )?
-    {
-        println!("Nothing changed.");
+    if !go_ahead(
+        yes,
+        "reset",
+        chapter,
+        "Put the starter versions back? Yours will be kept in a backup.",
+    )? {
         return Ok(ExitCode::SUCCESS);
     }
     // Outside target/, so that `cargo clean` cannot delete a learner's work.
     let backup = backups_dir(root).join(format!("{}-{}", chapter.folder, stamp()));
     for (rel, starter, current) in &changed {
-        let saved = backup.join(rel);
-        std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
-        std::fs::write(&saved, current).with_context(|| format!("backing up {rel}"))?;
+        back_up(&backup, rel, current)?;
         std::fs::write(root.join(rel), starter).with_context(|| format!("restoring {rel}"))?;
     }
     println!(
@@ -104,6 +100,23 @@ pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
         chapter.number
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when the learner passed `--yes` or answers yes to `question` (see [`confirm`]); on a no,
+/// says that nothing changed.
+fn go_ahead(yes: bool, recipe: &str, chapter: &Chapter, question: &str) -> Result<bool> {
+    let go = yes || confirm(recipe, chapter, question)?;
+    if !go {
+        println!("Nothing changed.");
+    }
+    Ok(go)
+}
+
+/// Saves `text`, the learner's version of `rel`, at the same path under the folder `backup`.
+fn back_up(backup: &Path, rel: &str, text: &str) -> Result<()> {
+    let saved = backup.join(rel);
+    std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
+    std::fs::write(&saved, text).with_context(|| format!("backing up {rel}"))
 }
 
 /// Asks `question` [y/N] on the terminal; with no terminal to ask, says how to skip the
@@ -169,23 +182,19 @@ pub fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     for (rel, _) in &files {
         println!("  {rel}");
     }
-    if !yes
-        && !confirm(
-            "restore",
-            chapter,
-            "Put these back over the files there now? Those will be kept in a backup.",
-        )?
-    {
-        println!("Nothing changed.");
+    if !go_ahead(
+        yes,
+        "restore",
+        chapter,
+        "Put these back over the files there now? Those will be kept in a backup.",
+    )? {
         return Ok(ExitCode::SUCCESS);
     }
     let before = backups_dir(root).join(format!("{}-{}-before-restore", chapter.folder, stamp()));
     for (rel, saved) in &files {
         let current = root.join(rel);
         if let Ok(text) = std::fs::read_to_string(&current) {
-            let keep = before.join(rel);
-            std::fs::create_dir_all(keep.parent().expect("a file path has a parent"))?;
-            std::fs::write(&keep, text).with_context(|| format!("backing up {rel}"))?;
+            back_up(&before, rel, &text)?;
         }
         std::fs::write(&current, saved).with_context(|| format!("restoring {rel}"))?;
     }
