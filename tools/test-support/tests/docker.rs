@@ -165,8 +165,12 @@ fn an_image_is_found_only_if_present() {
 }
 
 /// A compose project of `replicas` idle containers, in a folder and under a name of its own; the
-/// folder is removed when the returned guard drops, so keep it until the project is down.
+/// folder is removed when the returned guard drops, so keep it until the project is down. `None`
+/// (the test skips, or fails in CI) without an [`engine`] or compose.
 fn idle_project(what: &str) -> Option<(Project, TempDir)> {
+    if !engine() {
+        return None;
+    }
     let compose = match docker::compose() {
         Ok(compose) => compose,
         Err(why) => {
@@ -205,9 +209,6 @@ fn containers_of(name: &str) -> Vec<String> {
 
 #[test]
 fn a_project_is_taken_down_when_its_guard_drops() {
-    if !engine() {
-        return;
-    }
     let Some((project, _dir)) = idle_project("up") else {
         return;
     };
@@ -226,9 +227,6 @@ fn a_project_is_taken_down_when_its_guard_drops() {
 
 #[test]
 fn a_project_is_taken_down_when_the_test_panics() {
-    if !engine() {
-        return;
-    }
     let Some((project, _dir)) = idle_project("panic") else {
         return;
     };

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use test_support::http::{self, HttpError, KeepAlive, Request, Response};
+use test_support::http::{self, CutOff, HttpError, KeepAlive, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -123,6 +123,16 @@ async fn both(
     (async_result, blocking_result)
 }
 
+/// `GET /` sent both ways to a server that cuts it off; panics unless both were cut off, and
+/// returns how each was, named `async` and `blocking`.
+async fn cut_off_both_ways(addr: SocketAddr) -> [(&'static str, CutOff); 2] {
+    let (a, b) = both(&Request::get("/").timeout(Duration::from_secs(5)), addr).await;
+    [("async", a), ("blocking", b)].map(|(how, result)| match result {
+        Err(HttpError::CutOff(cut)) => (how, cut),
+        other => panic!("{how}: expected a cut-off answer, got {other:?}"),
+    })
+}
+
 const LIMIT: Duration = Duration::from_millis(300);
 
 #[tokio::test]
@@ -134,31 +144,19 @@ async fn nothing_listening_is_refused_both_ways() {
 
 #[tokio::test]
 async fn half_an_answer_then_a_close_is_cut_off_not_reset_both_ways() {
-    let addr = closing_mid_answer().await;
-    let (a, b) = both(&Request::get("/").timeout(Duration::from_secs(5)), addr).await;
-    for (how, result) in [("async", a), ("blocking", b)] {
-        match result {
-            Err(HttpError::CutOff(cut)) => {
-                assert!(!cut.reset, "{how}: a FIN is a close, not a reset: {cut}");
-                assert_eq!(
-                    cut.detail,
-                    "the server closed the connection before a complete answer"
-                );
-            }
-            other => panic!("{how}: expected a cut-off answer, got {other:?}"),
-        }
+    for (how, cut) in cut_off_both_ways(closing_mid_answer().await).await {
+        assert!(!cut.reset, "{how}: a FIN is a close, not a reset: {cut}");
+        assert_eq!(
+            cut.detail,
+            "the server closed the connection before a complete answer"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_reset_is_cut_off_and_says_reset_both_ways() {
-    let addr = resetting().await;
-    let (a, b) = both(&Request::get("/").timeout(Duration::from_secs(5)), addr).await;
-    for (how, result) in [("async", a), ("blocking", b)] {
-        match result {
-            Err(HttpError::CutOff(cut)) => assert!(cut.reset, "{how}: {cut}"),
-            other => panic!("{how}: expected a reset, got {other:?}"),
-        }
+    for (how, cut) in cut_off_both_ways(resetting().await).await {
+        assert!(cut.reset, "{how}: expected a reset: {cut}");
     }
 }
 

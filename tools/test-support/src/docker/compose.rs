@@ -242,23 +242,35 @@ mod tests {
         dir
     }
 
+    /// What `detect` finds on a PATH of the fakes [`fake_path`] makes: the command, its version,
+    /// and whether it is the plugin.
+    fn detected(
+        test: &str,
+        plugin: Option<&str>,
+        standalone: Option<&str>,
+    ) -> (String, String, bool) {
+        let dir = fake_path(test, plugin, standalone);
+        let compose = detect(Some(dir.path().as_os_str())).unwrap();
+        (
+            compose.to_string(),
+            compose.version().to_owned(),
+            compose.is_plugin(),
+        )
+    }
+
     #[test]
     fn the_plugin_is_preferred_when_both_are_installed() {
-        let dir = fake_path("both", Some("2.29.7"), Some("1.29.2"));
-        let compose = detect(Some(dir.path().as_os_str())).unwrap();
         assert_eq!(
-            (compose.to_string(), compose.version(), compose.is_plugin()),
-            ("docker compose".to_owned(), "2.29.7", true)
+            detected("both", Some("2.29.7"), Some("1.29.2")),
+            ("docker compose".to_owned(), "2.29.7".to_owned(), true)
         );
     }
 
     #[test]
     fn the_standalone_compose_is_used_without_the_plugin() {
-        let dir = fake_path("standalone", None, Some("1.29.2"));
-        let compose = detect(Some(dir.path().as_os_str())).unwrap();
         assert_eq!(
-            (compose.to_string(), compose.version(), compose.is_plugin()),
-            ("docker-compose".to_owned(), "1.29.2", false)
+            detected("standalone", None, Some("1.29.2")),
+            ("docker-compose".to_owned(), "1.29.2".to_owned(), false)
         );
     }
 
