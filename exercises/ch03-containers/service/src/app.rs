@@ -69,6 +69,11 @@ async fn admin_config(
     }
 }
 
+// From here to the end, the listener and the serve loop are a deliberate twin of those in
+// chapter 5's service/src/app.rs (which adds readiness and its own signals): each service/ folder
+// is a self-contained Docker build context and its own Cargo workspace, so the two cannot share a
+// crate. A fix to the drain belongs in both.
+
 /// How long idle keep-alive connections stay open once the listener has closed (chapter 1.2).
 const CLOSE_IDLE_AFTER: Duration = Duration::from_millis(500);
 
