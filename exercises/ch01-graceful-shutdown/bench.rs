@@ -48,7 +48,7 @@ async fn terminate_after(server: &mut Server, line: &str, explain: &str) -> (Exi
     terminate(server).await
 }
 
-pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     println!("Building the starter and the solution of chapter 1…");
     let starter = ctx.build(Version::Starter)?;
     let solution = ctx.build(Version::Solution)?;

@@ -16,7 +16,7 @@ use test_support::{Server, Sig, http};
 use crate::bench::{BenchContext, median, ms, outcomes, verdict, wrk_during, wrk_row};
 use crate::scratch::Version;
 
-pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     println!("Building the solution of chapter 2…");

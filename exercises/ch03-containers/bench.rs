@@ -18,7 +18,7 @@ use crate::scratch::Version;
 
 /// Image size, cold build against a rebuild after a one-line change, `docker stop`. Both
 /// versions are built side by side from their scratch copies, with the same base images.
-pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     docker(&["info", "--format", "{{.ServerVersion}}"])
         .context("`just bench chapter3` needs a running Docker engine")?;
     let mut measured = Vec::new();

@@ -14,7 +14,7 @@ use anyhow::Result;
 use crate::bench::{BenchContext, ms, time_command, verdict};
 use crate::scratch::Version;
 
-pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     println!("Building the solution of chapter 4…");
     let pipeline = ctx.build_bins(Version::Solution, &["pipeline"])?.remove(0);
     let dir = ctx.root.join("target/workbook/bench-ch04");

@@ -17,7 +17,7 @@ use crate::scratch::Version;
 
 /// The lab with the reference service: throughput with 1 and 3 replicas, failures during a
 /// rolling deploy and a crash; and what a session costs per request, on the host.
-pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     // What a session costs: /me (rate limit + session lookup, two Redis round trips) against
     // /healthz (none), on one instance and a private Redis.
     println!("Building the solution of chapter 5…");

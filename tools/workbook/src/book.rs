@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::manifest::Manifest;
 
 /// Every problem found, as sentences naming file and line.
-pub fn check(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+pub(crate) fn check(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
     let src = root.join("book/src");
     let mut problems = Vec::new();
     let pages = markdown_files(&src)?;

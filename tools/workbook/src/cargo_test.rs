@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 /// How one test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Passed,
     Failed,
     Ignored,
@@ -24,7 +24,7 @@ pub enum Verdict {
 
 /// What a test run produced.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Every test by full name (`s1_2_drain::…`), with its verdict.
     pub tests: BTreeMap<String, Verdict>,
     /// The panic message of each failed test.
@@ -42,12 +42,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn count(&self, verdict: Verdict) -> usize {
+    pub(crate) fn count(&self, verdict: Verdict) -> usize {
         self.tests.values().filter(|v| **v == verdict).count()
     }
 
     /// Turns the "ok" of each test that recorded a skip into [`Verdict::Skipped`].
-    pub fn mark_skipped(&mut self, skips: &BTreeMap<String, String>) {
+    pub(crate) fn mark_skipped(&mut self, skips: &BTreeMap<String, String>) {
         for (name, reason) in skips {
             if let Some(verdict) = self.tests.get_mut(name)
                 && *verdict == Verdict::Passed
@@ -61,7 +61,7 @@ impl Report {
 
 /// Whether a chapter's container tests may skip (loudly) where no Docker engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Docker {
+pub(crate) enum Docker {
     /// A learner's run: a test that needs the engine skips, and says so.
     MaySkip,
     /// `just verify`: container tests must run, never skip for want of an engine.
@@ -70,7 +70,7 @@ pub enum Docker {
 
 /// What the learner sees while the tests build and run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Show {
+pub(crate) enum Show {
     /// cargo's progress and compile errors, as they happen (`just test`, `just watch`).
     Build,
     /// One line before a build that is not fresh (`just hint`, `just progress`).
@@ -82,7 +82,7 @@ pub enum Show {
 /// Where a run builds: the workspace folder and the environment that points cargo at its
 /// target and build directories.
 #[derive(Debug, Clone)]
-pub struct Place<'a> {
+pub(crate) struct Place<'a> {
     pub dir: &'a Path,
     pub env: Vec<(&'static str, std::path::PathBuf)>,
     /// `--locked`: the lock file is exactly the committed one.
@@ -93,7 +93,7 @@ pub struct Place<'a> {
 
 impl<'a> Place<'a> {
     /// The learner's own workspace, building where cargo builds by default.
-    pub fn learner(root: &'a Path) -> Place<'a> {
+    pub(crate) fn learner(root: &'a Path) -> Place<'a> {
         Place {
             dir: root,
             env: Vec::new(),
@@ -107,12 +107,12 @@ impl<'a> Place<'a> {
 /// builds them, with no time limit (a first build on a slow laptop takes minutes, and a build is
 /// not a hang); then it runs them under the chapter's time limit, which therefore only ever
 /// measures the tests.
-pub async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Report> {
+pub(crate) async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Report> {
     run_with_docker(place, chapter, show, Docker::MaySkip).await
 }
 
 /// [`run`], saying whether container tests may skip where no Docker engine runs.
-pub async fn run_with_docker(
+pub(crate) async fn run_with_docker(
     place: &Place<'_>,
     chapter: &Chapter,
     show: Show,
@@ -180,7 +180,7 @@ pub async fn run_with_docker(
 }
 
 /// Builds the chapter's tests without running them; true if they built.
-pub async fn build(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<bool> {
+pub(crate) async fn build(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<bool> {
     Ok(build_step(place, chapter, show).await?.is_none())
 }
 
@@ -424,7 +424,7 @@ fn tempdir_for_skips() -> Result<tempfile::TempDir> {
 }
 
 /// The compiler's first error, with its location and source lines: what to fix first.
-pub fn first_compile_error(stderr: &str) -> Option<String> {
+pub(crate) fn first_compile_error(stderr: &str) -> Option<String> {
     let plain: Vec<String> = stderr
         .lines()
         .map(test_support::process::strip_ansi)
@@ -453,10 +453,10 @@ pub fn first_compile_error(stderr: &str) -> Option<String> {
 /// The learner pressed Ctrl-C (or the runner was sent SIGTERM) while tests were running.
 #[derive(Debug, thiserror::Error)]
 #[error("stopped by Ctrl-C; the tests and every process they started were stopped too")]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 /// Completes on SIGINT or SIGTERM to the runner.
-pub async fn stop_requested() {
+pub(crate) async fn stop_requested() {
     use tokio::signal::unix::{SignalKind, signal};
     // If a handler cannot be installed the default action (exit) still applies, which is fine.
     let (Ok(mut int), Ok(mut term)) = (
@@ -485,7 +485,7 @@ fn is_noise(line: &str) -> bool {
 }
 
 /// Parses libtest's human output.
-pub fn parse(out: &str) -> Report {
+pub(crate) fn parse(out: &str) -> Report {
     let mut report = Report::default();
     let mut current: Option<(String, String)> = None;
     for line in out.lines() {

@@ -24,7 +24,7 @@ fn project(root: &Path) -> Result<docker::Project> {
     Ok(docker::Project::new(compose, root))
 }
 
-pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
+pub(crate) async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
     let project = project(root)?;
     let compose = project.compose();
     let args: &[&str] = if stop {
@@ -70,7 +70,7 @@ pub async fn redis(root: &Path, stop: bool) -> Result<ExitCode> {
 }
 
 /// Connects and sends PING: the check that a Redis really answers.
-pub async fn ping(client: &redis::Client) -> redis::RedisResult<()> {
+pub(crate) async fn ping(client: &redis::Client) -> redis::RedisResult<()> {
     let mut conn = client.get_multiplexed_async_connection().await?;
     redis::cmd("PING").query_async::<String>(&mut conn).await?;
     Ok(())

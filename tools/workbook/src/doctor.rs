@@ -8,10 +8,10 @@ use anyhow::Result;
 use test_support::redis_server::find_on_path;
 
 /// The versions the workbook pins, from tools/pins.env (the justfile and `.ci/run` read it too).
-pub const MDBOOK_VERSION: &str = crate::pins::MDBOOK;
+pub(crate) const MDBOOK_VERSION: &str = crate::pins::MDBOOK;
 /// The book's quizzes (`{{#quiz …}}`); without it the book still builds, quizzes unrendered.
-pub const MDBOOK_QUIZ_VERSION: &str = crate::pins::MDBOOK_QUIZ;
-pub const JUST_VERSION: &str = crate::pins::JUST;
+pub(crate) const MDBOOK_QUIZ_VERSION: &str = crate::pins::MDBOOK_QUIZ;
+pub(crate) const JUST_VERSION: &str = crate::pins::JUST;
 
 struct Check {
     name: &'static str,
@@ -41,7 +41,7 @@ fn cargo_installed(name: &'static str, version: &str, required_for: &'static str
 }
 
 /// The platform, as the learner would name it, and what it does not support.
-pub fn platform() -> (String, Option<&'static str>) {
+pub(crate) fn platform() -> (String, Option<&'static str>) {
     let arch = std::env::consts::ARCH;
     match std::env::consts::OS {
         "linux" if is_wsl() => (format!("Linux on WSL 2 ({arch})"), None),
@@ -72,7 +72,7 @@ fn is_wsl() -> bool {
         .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"))
 }
 
-pub async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
+pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
     let (platform, caveat) = platform();
     println!("Checking this machine for the workbook…\n");
     match caveat {

@@ -10,7 +10,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::manifest::Chapter;
 
 /// Prints a unified diff from each of the learner's files to the reference solution.
-pub fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+pub(crate) fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let color = std::io::stdout().is_terminal();
     let mut same = 0;
@@ -56,7 +56,7 @@ pub fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
 }
 
 /// Restores the starter version of the learner's files, after backing theirs up.
-pub fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
+pub(crate) fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let rev = starter_revision(root)?;
     let mut changed = Vec::new();
@@ -161,7 +161,7 @@ fn last_backup(root: &Path, chapter: &Chapter) -> Option<std::path::PathBuf> {
 
 /// Brings back the learner's files from the chapter's last backup (made by `reset`), after
 /// backing up what is there now, so that a restore can be undone too.
-pub fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
+pub(crate) fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let Some(backup) = last_backup(root, chapter) else {
         println!(
@@ -209,7 +209,7 @@ pub fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCode> {
 
 /// The commit holding the pristine starter: the upstream branch if the clone has one (the
 /// learner may have committed their own work since), else `HEAD`.
-pub fn starter_revision(root: &Path) -> Result<String> {
+pub(crate) fn starter_revision(root: &Path) -> Result<String> {
     for candidate in ["origin/main", "origin/HEAD", "HEAD"] {
         let ok = Command::new("git")
             .current_dir(root)
@@ -228,7 +228,7 @@ pub fn starter_revision(root: &Path) -> Result<String> {
     )
 }
 
-pub fn git_show(root: &Path, rev: &str, rel: &str) -> Result<String> {
+pub(crate) fn git_show(root: &Path, rev: &str, rel: &str) -> Result<String> {
     let out = Command::new("git")
         .current_dir(root)
         .args(["show", &format!("{rev}:{rel}")])

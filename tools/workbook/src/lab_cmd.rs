@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 /// The lab's commands (`just up`, `just scale N`, …: the justfile passes them on).
 #[derive(Debug, clap::Subcommand)]
-pub enum LabCommand {
+pub(crate) enum LabCommand {
     /// Build the service and start Redis, N replicas and nginx.
     Up {
         /// How many replicas of the service, 1 to 20.
@@ -50,7 +50,7 @@ fn port() -> Result<u16> {
     }
 }
 
-pub async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
+pub(crate) async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
     let lab = || lab::Lab::new(root, port()?);
     match command {
         LabCommand::Up { replicas } => lab()?.up(replicas)?,

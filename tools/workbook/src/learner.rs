@@ -14,7 +14,12 @@ use crate::scratch::{Scratch, Version};
 
 /// Runs the chapter's tests against the learner's code (or the solution) and prints them by
 /// section, the first failure's explanation, and one summary line.
-pub async fn test(root: &Path, chapter: &Chapter, solution: bool, repeat: u32) -> Result<ExitCode> {
+pub(crate) async fn test(
+    root: &Path,
+    chapter: &Chapter,
+    solution: bool,
+    repeat: u32,
+) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let mut all_green = true;
     for run in 1..=repeat.max(1) {
@@ -51,7 +56,7 @@ fn passed(report: &Report) -> bool {
 }
 
 /// Runs the tests of the learner's code in place, or of the solution in its scratch copy.
-pub async fn run_tests(
+pub(crate) async fn run_tests(
     root: &Path,
     chapter: &Chapter,
     solution: bool,
@@ -68,7 +73,7 @@ pub async fn run_tests(
 }
 
 /// Prints the tests grouped by section, the first failure, and the summary line.
-pub fn print_report(chapter: &Chapter, report: &Report) {
+pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
     let n = chapter.number;
     if report.timed_out {
         println!(
@@ -202,7 +207,7 @@ pub fn print_report(chapter: &Chapter, report: &Report) {
 }
 
 /// `chapter 3: 0 passed, 13 failed, 7 skipped (no Docker engine: start it, then run again)`.
-pub fn summary_line(n: u32, report: &Report) -> String {
+pub(crate) fn summary_line(n: u32, report: &Report) -> String {
     let mut line = format!(
         "chapter {n}: {} passed, {} failed",
         report.count(Verdict::Passed),
@@ -239,7 +244,11 @@ fn redis_unreachable(report: &Report) -> Option<&str> {
 
 /// The section a failure is about: the one its message names ("See 1.5"), which a test chooses
 /// from what the service did, else the section the test belongs to.
-pub fn blamed_section<'c>(chapter: &'c Chapter, test: &str, message: &str) -> Option<&'c Section> {
+pub(crate) fn blamed_section<'c>(
+    chapter: &'c Chapter,
+    test: &str,
+    message: &str,
+) -> Option<&'c Section> {
     named_sections(message)
         .into_iter()
         .find_map(|id| chapter.sections.iter().find(|s| s.id == id))
@@ -275,7 +284,7 @@ fn first_failure<'r>(chapter: &Chapter, report: &'r Report) -> Option<&'r str> {
 }
 
 /// Re-runs the tests whenever a file under the chapter's folder changes.
-pub async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+pub(crate) async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     use notify::{RecursiveMode, Watcher};
     chapter.ensure_ready()?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -313,7 +322,7 @@ pub async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
 }
 
 /// Shows the next hint of the section of the first failing test.
-pub async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+pub(crate) async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let n = chapter.number;
     let report = match last_run(root, chapter) {
@@ -406,7 +415,7 @@ pub async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
 
 /// Every chapter, with a bar of tests passing out of total; a row is printed as soon as its
 /// chapter has run.
-pub async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
+pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCode> {
     println!(
         "Running each chapter's tests against your code, one chapter at a time (the first time, \
          each chapter is built first: minutes, not seconds)…\n"

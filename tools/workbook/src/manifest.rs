@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// The whole manifest.
 #[derive(Debug, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Every chapter, in order.
     #[serde(rename = "chapter")]
     pub chapters: Vec<Chapter>,
@@ -19,7 +19,7 @@ pub struct Manifest {
 /// One chapter.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Chapter {
+pub(crate) struct Chapter {
     pub number: u32,
     pub folder: String,
     pub title: String,
@@ -60,7 +60,7 @@ pub struct Chapter {
 /// Whether a chapter can be worked on yet.
 #[derive(Debug, Deserialize, PartialEq, Eq, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Ready,
     /// Being written: its exercises are in the repository and `just verify` holds them to the
     /// same rules (every test fails on the starter, passes on the solution), but learners are
@@ -73,7 +73,7 @@ pub enum Status {
 /// One section of a chapter, numbered like the book and the `TODO(n.m)` comments.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Section {
+pub(crate) struct Section {
     pub id: String,
     pub title: String,
     pub page: Option<String>,
@@ -85,7 +85,7 @@ pub struct Section {
 
 impl Manifest {
     /// Reads `chapters.toml` at the workbook's root.
-    pub fn load(root: &Path) -> Result<Manifest> {
+    pub(crate) fn load(root: &Path) -> Result<Manifest> {
         let path = root.join("chapters.toml");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
@@ -97,7 +97,7 @@ impl Manifest {
     ///
     /// `recipe` is the command that was typed (`test`, `hint`, …): the messages show it
     /// (`just hint chapter1`).
-    pub fn find_for(&self, name: Option<&str>, recipe: &str) -> Result<&Chapter> {
+    pub(crate) fn find_for(&self, name: Option<&str>, recipe: &str) -> Result<&Chapter> {
         let Some(name) = name else {
             bail!(
                 "which chapter? Name one, for example `just {recipe} chapter1`.\n\n{}",
@@ -128,12 +128,12 @@ impl Manifest {
     }
 
     /// The chapters as a list a learner can pick from.
-    pub fn listing(&self) -> String {
+    pub(crate) fn listing(&self) -> String {
         self.listing_for("test")
     }
 
     /// The chapters, each with the command `just <recipe> chapterN`.
-    pub fn listing_for(&self, recipe: &str) -> String {
+    pub(crate) fn listing_for(&self, recipe: &str) -> String {
         let mut out = String::from("The chapters:\n");
         for c in &self.chapters {
             let planned = match c.status {
@@ -157,37 +157,37 @@ impl Manifest {
 
 impl Chapter {
     /// The backstop for one run of the chapter's tests.
-    pub fn time_limit(&self) -> std::time::Duration {
+    pub(crate) fn time_limit(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.time_limit.unwrap_or(300))
     }
 
     /// How many runs in a row `just soak` asks of the reference solution.
-    pub fn soak(&self) -> u32 {
+    pub(crate) fn soak(&self) -> u32 {
         self.soak.unwrap_or(20)
     }
 
     /// `ch01-graceful-shutdown` is both the folder and the package name.
-    pub fn package(&self) -> &str {
+    pub(crate) fn package(&self) -> &str {
         &self.folder
     }
 
     /// The chapter's test target, `tests/chapterN/`.
-    pub fn test_target(&self) -> String {
+    pub(crate) fn test_target(&self) -> String {
         format!("chapter{}", self.number)
     }
 
     /// `exercises/<folder>`.
-    pub fn exercise_dir(&self, root: &Path) -> PathBuf {
+    pub(crate) fn exercise_dir(&self, root: &Path) -> PathBuf {
         root.join("exercises").join(&self.folder)
     }
 
     /// `solutions/<folder>`.
-    pub fn solution_dir(&self, root: &Path) -> PathBuf {
+    pub(crate) fn solution_dir(&self, root: &Path) -> PathBuf {
         root.join("solutions").join(&self.folder)
     }
 
     /// Fails with a plain message for a chapter that is listed but not written yet.
-    pub fn ensure_ready(&self) -> Result<()> {
+    pub(crate) fn ensure_ready(&self) -> Result<()> {
         if self.status == Status::Draft && std::env::var_os("WORKBOOK_DRAFTS").is_none() {
             bail!(
                 "chapter {} ({}) is being written: its exercises are not finished yet.\n\
@@ -209,7 +209,7 @@ impl Chapter {
     }
 
     /// The section whose tests contain `test` (`s1_2_drain::…`), if any.
-    pub fn section_of(&self, test: &str) -> Option<&Section> {
+    pub(crate) fn section_of(&self, test: &str) -> Option<&Section> {
         let module = test.split("::").next()?;
         self.sections
             .iter()
@@ -217,14 +217,14 @@ impl Chapter {
     }
 
     /// Position of a test in the book's order (by section), for "the first failing test".
-    pub fn order_of(&self, test: &str) -> usize {
+    pub(crate) fn order_of(&self, test: &str) -> usize {
         self.section_of(test)
             .and_then(|s| self.sections.iter().position(|x| x.id == s.id))
             .unwrap_or(usize::MAX)
     }
 
     /// Minutes of the core sections (one-day schedule) and of all sections (two-day).
-    pub fn minutes(&self) -> (u32, u32) {
+    pub(crate) fn minutes(&self) -> (u32, u32) {
         let core = self
             .sections
             .iter()
@@ -236,7 +236,7 @@ impl Chapter {
     }
 
     /// The hints of each section, from the chapter's `hints.toml`.
-    pub fn hints(&self, root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
+    pub(crate) fn hints(&self, root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
         #[derive(Deserialize)]
         struct File {
             hints: BTreeMap<String, Vec<String>>,
@@ -252,7 +252,7 @@ impl Chapter {
 
 impl Section {
     /// Where to read about it, as a path under book/src and as the page `just serve` shows.
-    pub fn where_to_read(&self) -> String {
+    pub(crate) fn where_to_read(&self) -> String {
         match &self.page {
             Some(page) => format!(
                 "section {} \"{}\": http://localhost:4000/{} (book/src/{page})",

@@ -2,7 +2,7 @@
 //! that names them (the justfile and .ci/run read it too).
 
 /// The file, as it was when the runner was built.
-pub const FILE: &str = include_str!("../../pins.env");
+pub(crate) const FILE: &str = include_str!("../../pins.env");
 
 /// The value of `KEY=value` in [`FILE`]. A `const fn`, so that a key missing from the file stops
 /// the build instead of a command at run time.
@@ -34,15 +34,15 @@ const fn get(key: &str) -> &'static str {
 }
 
 /// `just`.
-pub const JUST: &str = get("WORKBOOK_JUST");
+pub(crate) const JUST: &str = get("WORKBOOK_JUST");
 /// `mdbook`, which builds and serves the book.
-pub const MDBOOK: &str = get("WORKBOOK_MDBOOK");
+pub(crate) const MDBOOK: &str = get("WORKBOOK_MDBOOK");
 /// `mdbook-quiz`, the preprocessor of the book's quizzes (`{{#quiz …}}`); without it the book
 /// still builds, each quiz left as its line.
-pub const MDBOOK_QUIZ: &str = get("WORKBOOK_MDBOOK_QUIZ");
+pub(crate) const MDBOOK_QUIZ: &str = get("WORKBOOK_MDBOOK_QUIZ");
 
 /// Every pinned tool, as `cargo install` names it, with its version.
-pub const ALL: [(&str, &str); 3] = [
+pub(crate) const ALL: [(&str, &str); 3] = [
     ("just", JUST),
     ("mdbook", MDBOOK),
     ("mdbook-quiz", MDBOOK_QUIZ),

@@ -23,7 +23,7 @@ use crate::scratch::{Scratch, Version};
 
 /// What `prefetch` did, for `doctor`.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Prefetched {
+pub(crate) struct Prefetched {
     /// When it ran (seconds since the Unix epoch).
     pub at: u64,
     /// The commit it ran on, if git knows.
@@ -36,11 +36,11 @@ pub struct Prefetched {
     pub problems: Vec<String>,
 }
 
-pub fn record_path(root: &Path) -> PathBuf {
+pub(crate) fn record_path(root: &Path) -> PathBuf {
     root.join("target/workbook/prefetched.toml")
 }
 
-pub async fn prefetch(
+pub(crate) async fn prefetch(
     root: &Path,
     manifest: &Manifest,
     save: Option<&Path>,
@@ -229,7 +229,7 @@ fn service_manifests(root: &Path) -> Vec<PathBuf> {
 
 /// Every image a chapter's Dockerfile starts `FROM` (not its own stages) or a compose file it
 /// uses names, for every chapter that is written.
-pub fn images_named(root: &Path, manifest: &Manifest) -> Vec<String> {
+pub(crate) fn images_named(root: &Path, manifest: &Manifest) -> Vec<String> {
     let mut images = std::collections::BTreeSet::new();
     for chapter in manifest
         .chapters
@@ -244,7 +244,7 @@ pub fn images_named(root: &Path, manifest: &Manifest) -> Vec<String> {
 /// The images one chapter starts from: the `FROM` lines of the Dockerfiles in its exercise and
 /// solution folders and in what its scratch copy takes from the root, and the `image:` keys of
 /// the compose files among those.
-pub fn chapter_images(root: &Path, chapter: &Chapter) -> Vec<String> {
+pub(crate) fn chapter_images(root: &Path, chapter: &Chapter) -> Vec<String> {
     let mut images = std::collections::BTreeSet::new();
     let mut dockerfiles = Vec::new();
     let mut composes = Vec::new();

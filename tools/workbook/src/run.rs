@@ -14,7 +14,7 @@ use crate::cargo_test::Show;
 use crate::manifest::Chapter;
 use crate::scratch::{Scratch, Version};
 
-pub async fn run(
+pub(crate) async fn run(
     root: &Path,
     chapter: &Chapter,
     solution: bool,

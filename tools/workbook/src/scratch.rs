@@ -18,7 +18,7 @@ use crate::manifest::Chapter;
 
 /// A chapter's scratch workspace.
 #[derive(Debug)]
-pub struct Scratch {
+pub(crate) struct Scratch {
     /// The workspace root.
     pub root: PathBuf,
     /// Its target directory (final binaries), its own.
@@ -29,7 +29,7 @@ pub struct Scratch {
 
 /// Which files to lay over the copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
+pub(crate) enum Version {
     /// The starter as committed (the learner's edits left out): exercises/ with the learner's
     /// files taken from git.
     Starter,
@@ -39,7 +39,7 @@ pub enum Version {
 
 impl Scratch {
     /// Makes (or refreshes) the scratch copy of `chapter` at `version`.
-    pub fn prepare(root: &Path, chapter: &Chapter, version: Version) -> Result<Scratch> {
+    pub(crate) fn prepare(root: &Path, chapter: &Chapter, version: Version) -> Result<Scratch> {
         let suffix = match version {
             Version::Starter => "starter",
             Version::Solution => "solution",
@@ -136,7 +136,7 @@ impl Scratch {
     /// Where cargo runs for this copy, and the environment that points it at the copy's target
     /// directory and the shared build directory. Not `--locked`: the copy's workspace has one
     /// chapter of five, so cargo prunes the lock file's other entries (it changes no version).
-    pub fn place(&self) -> crate::cargo_test::Place<'_> {
+    pub(crate) fn place(&self) -> crate::cargo_test::Place<'_> {
         crate::cargo_test::Place {
             dir: &self.root,
             env: self.cargo_env(),
@@ -146,7 +146,7 @@ impl Scratch {
     }
 
     /// `CARGO_TARGET_DIR` and `CARGO_BUILD_BUILD_DIR` for cargo commands in this copy.
-    pub fn cargo_env(&self) -> Vec<(&'static str, PathBuf)> {
+    pub(crate) fn cargo_env(&self) -> Vec<(&'static str, PathBuf)> {
         vec![
             ("CARGO_TARGET_DIR", self.target.clone()),
             ("CARGO_BUILD_BUILD_DIR", self.build_dir.clone()),
@@ -154,14 +154,14 @@ impl Scratch {
     }
 
     /// The chapter's binary in this copy, once built.
-    pub fn binary(&self, package: &str) -> PathBuf {
+    pub(crate) fn binary(&self, package: &str) -> PathBuf {
         self.target.join("debug").join(package)
     }
 }
 
 /// Where the learner's workspace at `root` keeps cargo's intermediate artifacts: as cargo
 /// decides it, `CARGO_BUILD_BUILD_DIR`, else `CARGO_TARGET_DIR`, else `target/`.
-pub fn learner_build_dir(root: &Path) -> PathBuf {
+pub(crate) fn learner_build_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_BUILD_BUILD_DIR")
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
         .map(PathBuf::from)
@@ -233,7 +233,7 @@ fn chapter_packages(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// `cargo build -p package` in `place`; true if it built.
-pub fn cargo_build(
+pub(crate) fn cargo_build(
     place: &crate::cargo_test::Place<'_>,
     package: &str,
     quiet: bool,
@@ -252,7 +252,7 @@ pub fn cargo_build(
 
 /// Copies `from` into `to` recursively, skipping `target/` and the files in `skip`, writing only
 /// files that differ.
-pub fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;

@@ -12,7 +12,7 @@ use crate::manifest::{Chapter, Manifest, Status};
 
 /// Soaks the named chapters (all ready ones when none is named), each `repeat` times if given,
 /// else its own `soak` count.
-pub async fn soak(
+pub(crate) async fn soak(
     root: &Path,
     manifest: &Manifest,
     names: &[String],

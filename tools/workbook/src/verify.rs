@@ -183,7 +183,7 @@ fn selected(full: &str, only: &[String]) -> bool {
         })
 }
 
-pub async fn verify(
+pub(crate) async fn verify(
     root: &Path,
     manifest: &Manifest,
     only: &[String],
@@ -1038,7 +1038,7 @@ fn ready_chapter_problems(root: &Path, chapter: &Chapter) -> Result<Vec<String>>
 }
 
 /// The macOS targets every learner's code must build for (Intel and Apple Silicon).
-pub const MACOS_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
+pub(crate) const MACOS_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
 
 /// `cargo check --target …` for both macOS targets: the workspace (starters, tools, the services
 /// the chapters build), and each chapter's solution over its scratch copy. A type-check needs only

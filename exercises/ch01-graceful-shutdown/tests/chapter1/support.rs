@@ -9,7 +9,7 @@ use test_support::process::describe;
 use test_support::{Redis, Server, Sig, http};
 
 /// The service under test, its address, and its Redis.
-pub struct Running {
+pub(crate) struct Running {
     pub server: Server,
     pub addr: SocketAddr,
     pub redis: Redis,
@@ -23,7 +23,7 @@ pub struct Running {
 
 /// Starts the service on a free port with its own Redis. `env` overrides settings such as
 /// `SHUTDOWN_TIMEOUT`.
-pub async fn start(env: &[(&str, &str)]) -> Running {
+pub(crate) async fn start(env: &[(&str, &str)]) -> Running {
     let redis = Redis::start().await;
     let mut builder = Server::builder(env!("CARGO_BIN_EXE_ch01-graceful-shutdown"))
         .redis(&redis)
@@ -55,7 +55,7 @@ pub async fn start(env: &[(&str, &str)]) -> Running {
 impl Running {
     /// Starts `GET /slow?ms=…` in the background and waits until the service has begun to
     /// handle it.
-    pub async fn start_slow_request(
+    pub(crate) async fn start_slow_request(
         &mut self,
         ms: u64,
     ) -> tokio::task::JoinHandle<Result<http::Response, http::HttpError>> {
@@ -65,7 +65,7 @@ impl Running {
     }
 
     /// Sends `sig` and waits until the service logs that its shutdown has started.
-    pub async fn begin_shutdown(&mut self, sig: Sig) {
+    pub(crate) async fn begin_shutdown(&mut self, sig: Sig) {
         self.first_signal
             .get_or_insert_with(std::time::Instant::now);
         self.server.signal(sig);
@@ -85,7 +85,7 @@ impl Running {
     /// Waits until the service refuses new connections: its drain is under way. A service that
     /// logged "shutdown started" but never gets there is stuck between the signal and the drain;
     /// `explain` says what the test was about to check.
-    pub async fn wait_until_refusing(&mut self, limit: Duration, explain: &str) {
+    pub(crate) async fn wait_until_refusing(&mut self, limit: Duration, explain: &str) {
         let addr = self.addr;
         let refused = tokio::time::timeout(limit, async {
             loop {
@@ -116,7 +116,7 @@ impl Running {
     /// says which step of the shutdown it is stuck in, judged from what the service did (did it
     /// log the signal? does it still accept connections?), not from which test noticed; `explain`
     /// is what this test expected.
-    pub async fn stop(
+    pub(crate) async fn stop(
         &mut self,
         sig: Sig,
         limit: Duration,
@@ -192,7 +192,7 @@ impl Running {
 }
 
 /// Fails unless the service exited with `code`, explaining `why` and showing its output.
-pub fn assert_exit_code(running: &Running, status: ExitStatus, code: i32, why: &str) {
+pub(crate) fn assert_exit_code(running: &Running, status: ExitStatus, code: i32, why: &str) {
     assert!(
         status.code() == Some(code),
         "{why}\nThe service {} (expected: exited with code {code}). Its last output:\n{}",

@@ -9,12 +9,12 @@ use std::time::Duration;
 use test_support::{Server, TempDir, http, within};
 
 /// A private folder for one test's configuration and log file, removed when dropped.
-pub fn temp_dir() -> TempDir {
+pub(crate) fn temp_dir() -> TempDir {
     TempDir::with_prefix("minipm-test-").expect("the system's temporary folder is writable")
 }
 
 /// A `[[app]]` running the chapter's worker, with `extra` lines (TOML) added to it.
-pub fn worker_app(extra: &str) -> String {
+pub(crate) fn worker_app(extra: &str) -> String {
     format!(
         "[[app]]\nname = \"web\"\ncommand = {:?}\n{extra}\n",
         env!("CARGO_BIN_EXE_worker")
@@ -22,7 +22,7 @@ pub fn worker_app(extra: &str) -> String {
 }
 
 /// minipm under test.
-pub struct Minipm {
+pub(crate) struct Minipm {
     pub server: Server,
     pub config: PathBuf,
     /// Held so that the folder (configuration, log file) lives as long as minipm does.
@@ -30,12 +30,12 @@ pub struct Minipm {
 }
 
 /// Writes `apps` (with a status endpoint on a free port) and starts `minipm start` on it.
-pub fn start(apps: &str) -> Minipm {
+pub(crate) fn start(apps: &str) -> Minipm {
     start_in(temp_dir(), apps)
 }
 
 /// Like [`start`], in a folder the test prepared (for a log file in it, say).
-pub fn start_in(dir: TempDir, apps: &str) -> Minipm {
+pub(crate) fn start_in(dir: TempDir, apps: &str) -> Minipm {
     let config = dir.path().join("minipm.toml");
     write_config(&config, apps);
     let server = Server::builder(env!("CARGO_BIN_EXE_minipm"))
@@ -51,13 +51,13 @@ pub fn start_in(dir: TempDir, apps: &str) -> Minipm {
 }
 
 /// Writes a configuration file: the status endpoint on a free port, then `apps`.
-pub fn write_config(path: &std::path::Path, apps: &str) {
+pub(crate) fn write_config(path: &std::path::Path, apps: &str) {
     std::fs::write(path, format!("metrics_addr = \"127.0.0.1:0\"\n\n{apps}")).unwrap();
 }
 
 impl Minipm {
     /// The address minipm listens on for the app (cluster mode), from its log.
-    pub async fn cluster_addr(&mut self) -> SocketAddr {
+    pub(crate) async fn cluster_addr(&mut self) -> SocketAddr {
         let line = self
             .server
             .wait_for_line(
@@ -71,7 +71,7 @@ impl Minipm {
     }
 
     /// The status endpoint's address, from minipm's log.
-    pub async fn status_addr(&mut self) -> SocketAddr {
+    pub(crate) async fn status_addr(&mut self) -> SocketAddr {
         let line = self
             .server
             .wait_for_line(
@@ -84,7 +84,7 @@ impl Minipm {
     }
 
     /// Waits for the `n`th `ready` line of any instance, and returns the address it reports.
-    pub async fn nth_ready(&mut self, n: usize, explain: &str) -> SocketAddr {
+    pub(crate) async fn nth_ready(&mut self, n: usize, explain: &str) -> SocketAddr {
         let line = self
             .server
             .wait_for_nth_line(" ready addr=", n, Duration::from_secs(5), explain)
@@ -94,7 +94,7 @@ impl Minipm {
 
     /// Crashes the instance answering at `addr` (`GET /crash`) and waits for the `n`th ready
     /// line: its replacement's. Returns the replacement's address.
-    pub async fn crash_and_wait_for_restart(
+    pub(crate) async fn crash_and_wait_for_restart(
         &mut self,
         addr: SocketAddr,
         n: usize,
@@ -105,7 +105,7 @@ impl Minipm {
     }
 
     /// Starts `GET /slow?ms=…` at `addr` and waits until an instance has begun to handle it.
-    pub async fn start_slow_request(
+    pub(crate) async fn start_slow_request(
         &mut self,
         addr: SocketAddr,
         ms: u64,
@@ -116,7 +116,7 @@ impl Minipm {
     }
 
     /// Which instance answers `GET /` at `addr` (`web-0 pid 123`).
-    pub async fn who(&self, addr: SocketAddr) -> String {
+    pub(crate) async fn who(&self, addr: SocketAddr) -> String {
         let response = within(
             Duration::from_secs(5),
             "GET / was not answered within 5 s: is any instance running and serving?",
@@ -134,7 +134,7 @@ impl Minipm {
 
     /// The pids of the instances answering at `addr` (asks until it has seen `instances`, at
     /// most 200 times).
-    pub async fn pids(&self, addr: SocketAddr, instances: usize) -> BTreeSet<u32> {
+    pub(crate) async fn pids(&self, addr: SocketAddr, instances: usize) -> BTreeSet<u32> {
         let mut pids = BTreeSet::new();
         for _ in 0..200 {
             let who = self.who(addr).await;
@@ -152,7 +152,7 @@ impl Minipm {
     }
 
     /// `GET path` on the status endpoint.
-    pub async fn status_page(&mut self, path: &str) -> String {
+    pub(crate) async fn status_page(&mut self, path: &str) -> String {
         let addr = self.status_addr().await;
         http::get(addr, path)
             .await
@@ -162,10 +162,10 @@ impl Minipm {
 }
 
 /// `addr=127.0.0.1:1234` in a log line (test-support's one parser of those lines).
-pub fn addr_in(line: &str) -> SocketAddr {
+pub(crate) fn addr_in(line: &str) -> SocketAddr {
     test_support::http::addr_in(line).unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// True while a process with this pid exists (and is not a zombie); the one copy lives in
 /// test-support.
-pub use test_support::process::alive;
+pub(crate) use test_support::process::alive;

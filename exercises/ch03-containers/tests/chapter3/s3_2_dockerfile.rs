@@ -7,14 +7,14 @@ use parse_dockerfile::{Command, Instruction, Stage};
 
 use crate::support::{self as docker, Container};
 
-pub fn dockerfile_text() -> String {
+pub(crate) fn dockerfile_text() -> String {
     let path = docker::context().join("Dockerfile");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}. See 3.2.", path.display()))
 }
 
 /// Parses the Dockerfile and hands its stages to `check`.
-pub fn with_stages<T>(check: impl FnOnce(&[Stage<'_, '_>]) -> T) -> T {
+pub(crate) fn with_stages<T>(check: impl FnOnce(&[Stage<'_, '_>]) -> T) -> T {
     let text = dockerfile_text();
     let parsed = parse_dockerfile::parse(&text)
         .unwrap_or_else(|err| panic!("service/Dockerfile does not parse: {err}. See 3.2."));
@@ -27,7 +27,7 @@ pub fn with_stages<T>(check: impl FnOnce(&[Stage<'_, '_>]) -> T) -> T {
 }
 
 /// The shell-form text or exec-form words of a command, for messages.
-pub fn show(command: &Command<'_>) -> String {
+pub(crate) fn show(command: &Command<'_>) -> String {
     match command {
         Command::Exec(words) => format!(
             "[{}]",
@@ -265,7 +265,7 @@ fn dockerignore_keeps_out_target_env_and_git() {
 }
 
 /// An API key for one test: random enough that finding it anywhere means it leaked.
-pub fn fresh_key() -> String {
+pub(crate) fn fresh_key() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

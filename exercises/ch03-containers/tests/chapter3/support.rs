@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 use test_support::http::{HttpError, Request, Response};
 
 /// The build context: the service's folder, with the learner's `Dockerfile` and `.dockerignore`.
-pub fn context() -> PathBuf {
+pub(crate) fn context() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("service")
 }
 
 /// Runs `docker args…` and returns its output; a missing `docker` command is a clear failure.
-pub fn docker(args: &[&str]) -> Output {
+pub(crate) fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
         .stdin(Stdio::null())
@@ -36,7 +36,7 @@ pub fn docker(args: &[&str]) -> Output {
 }
 
 /// `docker args…`, expecting success; returns stdout, trimmed.
-pub fn docker_ok(args: &[&str]) -> String {
+pub(crate) fn docker_ok(args: &[&str]) -> String {
     let out = docker(args);
     assert!(
         out.status.success(),
@@ -48,13 +48,13 @@ pub fn docker_ok(args: &[&str]) -> String {
 }
 
 /// `Some(())` if a Docker engine answers; see `test_support::docker::engine_or_skip`.
-pub fn engine() -> Option<()> {
+pub(crate) fn engine() -> Option<()> {
     test_support::docker::engine_or_skip().then_some(())
 }
 
 /// The image built from your Dockerfile.
 #[derive(Debug)]
-pub struct Image {
+pub(crate) struct Image {
     /// `sha256:…`
     pub id: String,
     /// Its size as `docker image inspect` reports it.
@@ -63,10 +63,10 @@ pub struct Image {
 
 /// The longest a build may take before the test gives up on it (a cold build compiles every
 /// dependency: a few minutes on a laptop).
-pub const BUILD_LIMIT: Duration = Duration::from_secs(20 * 60);
+pub(crate) const BUILD_LIMIT: Duration = Duration::from_secs(20 * 60);
 
 /// Builds the image once per test run; every test that needs it shares the result.
-pub fn image() -> &'static Image {
+pub(crate) fn image() -> &'static Image {
     static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
     match IMAGE.get_or_init(build) {
         Ok(image) => image,
@@ -136,7 +136,7 @@ fn build() -> Result<Image, String> {
 
 /// A container started by a test, removed (`docker rm -f`) when the value is dropped.
 #[derive(Debug)]
-pub struct Container {
+pub(crate) struct Container {
     /// Its name: `ch03-<what>-<pid>-<n>`.
     pub name: String,
     _removed_on_drop: test_support::docker::Container,
@@ -144,7 +144,7 @@ pub struct Container {
 
 impl Container {
     /// `docker run -d` with `args` before the image, and `command` after it.
-    pub fn run(what: &str, args: &[&str], command: &[&str]) -> Container {
+    pub(crate) fn run(what: &str, args: &[&str], command: &[&str]) -> Container {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let image = image();
         let name = format!(
@@ -165,12 +165,12 @@ impl Container {
     }
 
     /// `docker inspect --format <format>` of this container.
-    pub fn inspect(&self, format: &str) -> String {
+    pub(crate) fn inspect(&self, format: &str) -> String {
         docker_ok(&["inspect", "--format", format, &self.name])
     }
 
     /// Everything the container wrote to stdout and stderr so far.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let out = docker(&["logs", &self.name]);
         format!(
             "{}{}",
@@ -180,7 +180,7 @@ impl Container {
     }
 
     /// The host address published for the container's port 8080 (`-p 127.0.0.1::8080`).
-    pub fn published(&self) -> SocketAddr {
+    pub(crate) fn published(&self) -> SocketAddr {
         let text = docker_ok(&["port", &self.name, "8080/tcp"]);
         let first = text.lines().next().unwrap_or_default();
         first.trim().parse().unwrap_or_else(|err| {
@@ -189,7 +189,7 @@ impl Container {
     }
 
     /// Polls until the container has stopped; returns its exit code, or `None` after `limit`.
-    pub fn wait_exit(&self, limit: Duration) -> Option<i64> {
+    pub(crate) fn wait_exit(&self, limit: Duration) -> Option<i64> {
         let started = Instant::now();
         while started.elapsed() < limit {
             let state = self.inspect("{{.State.Running}} {{.State.ExitCode}}");
@@ -203,7 +203,7 @@ impl Container {
 
     /// Polls the logs until the service says `listening`. Fails with the logs if the container
     /// stops first or does not get there within `limit`.
-    pub fn wait_listening(&self, limit: Duration) {
+    pub(crate) fn wait_listening(&self, limit: Duration) {
         let started = Instant::now();
         loop {
             let logs = self.logs();
@@ -228,7 +228,7 @@ impl Container {
 
     /// Polls `GET /` on the published port until it answers 200. Fails with the container's
     /// logs if it exits first or does not answer within `limit`.
-    pub fn wait_serving(&self, limit: Duration) -> SocketAddr {
+    pub(crate) fn wait_serving(&self, limit: Duration) -> SocketAddr {
         let started = Instant::now();
         let addr = self.published();
         let mut last = String::new();
@@ -259,11 +259,11 @@ impl Container {
 }
 
 /// The longest one request to a container may take: connect, send, and read the whole answer.
-pub const HTTP_LIMIT: Duration = Duration::from_secs(4);
+pub(crate) const HTTP_LIMIT: Duration = Duration::from_secs(4);
 
 /// A blocking `GET path` with `headers`, through test-support's HTTP client, within
 /// [`HTTP_LIMIT`]; an error says what happened (refused, cut off, timed out).
-pub fn http_get(
+pub(crate) fn http_get(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],

@@ -8,7 +8,11 @@ use test_support::http::{HttpError, Request, Response};
 use test_support::{Redis, Server};
 
 /// `n` copies of the service on free ports, sharing `redis` (and its key prefix).
-pub async fn instances(redis: &Redis, n: usize, env: &[(&str, &str)]) -> Vec<(Server, SocketAddr)> {
+pub(crate) async fn instances(
+    redis: &Redis,
+    n: usize,
+    env: &[(&str, &str)],
+) -> Vec<(Server, SocketAddr)> {
     let mut all = Vec::new();
     for i in 0..n {
         let mut builder = Server::builder(env!("CARGO_BIN_EXE_service"))
@@ -25,7 +29,7 @@ pub async fn instances(redis: &Redis, n: usize, env: &[(&str, &str)]) -> Vec<(Se
 }
 
 /// The chapter's balancer (5.3) in front of `backends`, checking them every `interval_ms`.
-pub async fn balancer(backends: &[SocketAddr], interval_ms: u64) -> (Server, SocketAddr) {
+pub(crate) async fn balancer(backends: &[SocketAddr], interval_ms: u64) -> (Server, SocketAddr) {
     let mut builder = Server::builder(env!("CARGO_BIN_EXE_balancer"))
         .name("the balancer")
         .env("CHECK_INTERVAL_MS", interval_ms.to_string())
@@ -38,7 +42,7 @@ pub async fn balancer(backends: &[SocketAddr], interval_ms: u64) -> (Server, Soc
 
 /// One request on a new connection, within 5 s, through the test-support client; a request
 /// that gets no answer fails the test with what happened to it.
-pub async fn request(
+pub(crate) async fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,

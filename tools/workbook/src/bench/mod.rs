@@ -25,7 +25,7 @@ mod chapters {
     include!(concat!(env!("OUT_DIR"), "/chapter_benches.rs"));
 }
 
-pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+pub(crate) async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     if chapter.bench.is_none() {
         bail!("chapter {} has no benchmarks yet", chapter.number);
@@ -44,7 +44,7 @@ pub async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
 
 /// What a chapter's measurements are given: the workbook and the chapter.
 #[derive(Debug)]
-pub struct BenchContext<'a> {
+pub(crate) struct BenchContext<'a> {
     /// The workbook's root folder.
     pub root: &'a Path,
     /// The chapter being measured.
@@ -53,13 +53,13 @@ pub struct BenchContext<'a> {
 
 impl BenchContext<'_> {
     /// The chapter's scratch copy at `version` (made or refreshed).
-    pub fn scratch(&self, version: Version) -> Result<Scratch> {
+    pub(crate) fn scratch(&self, version: Version) -> Result<Scratch> {
         Scratch::prepare(self.root, self.chapter, version)
     }
 
     /// Builds the starter or the solution in its scratch copy and keeps its binaries under names
     /// of their own, so that a later build of the copy never replaces one a bench is running.
-    pub fn build_bins(&self, version: Version, bins: &[&str]) -> Result<Vec<PathBuf>> {
+    pub(crate) fn build_bins(&self, version: Version, bins: &[&str]) -> Result<Vec<PathBuf>> {
         let scratch = self.scratch(version)?;
         // Not quiet: a first build takes minutes, and cargo's progress says so.
         if !cargo_build(&scratch.place(), self.chapter.package(), false)? {
@@ -78,14 +78,14 @@ impl BenchContext<'_> {
     }
 
     /// [`build_bins`](Self::build_bins) for the binary named after the package.
-    pub fn build(&self, version: Version) -> Result<PathBuf> {
+    pub(crate) fn build(&self, version: Version) -> Result<PathBuf> {
         Ok(self
             .build_bins(version, &[self.chapter.package()])?
             .remove(0))
     }
 
     /// Prints the rows as an aligned table under a heading naming the chapter and the machine.
-    pub fn print_table(&self, header: &[&str; 4], rows: &[[String; 4]]) {
+    pub(crate) fn print_table(&self, header: &[&str; 4], rows: &[[String; 4]]) {
         println!(
             "\nChapter {}, measured side by side in one run on this machine ({} cores):\n",
             self.chapter.number,
@@ -124,25 +124,25 @@ impl BenchContext<'_> {
 }
 
 /// This machine's cores, as the tables' headings and notes name them.
-pub fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-pub fn median(mut xs: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
 }
 
-pub fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-pub fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
 }
 
 /// Runs `program args…` `times` times and returns the median wall time.
-pub fn time_command(program: &Path, args: &[&str], times: usize) -> Result<Duration> {
+pub(crate) fn time_command(program: &Path, args: &[&str], times: usize) -> Result<Duration> {
     let mut all = Vec::new();
     for _ in 0..times {
         let started = Instant::now();
@@ -161,7 +161,7 @@ pub fn time_command(program: &Path, args: &[&str], times: usize) -> Result<Durat
 }
 
 /// `400: 3, closed: 2`: the outcomes other than 2xx, or `none failed`.
-pub fn outcomes(report: &loadgen::Report) -> String {
+pub(crate) fn outcomes(report: &loadgen::Report) -> String {
     let failed: Vec<String> = report
         .by_outcome()
         .into_iter()
@@ -177,7 +177,7 @@ pub fn outcomes(report: &loadgen::Report) -> String {
 
 /// What wrk counted: requests, and its socket errors (connect, read, write, timeout).
 #[derive(Debug, Default)]
-pub struct WrkCount {
+pub(crate) struct WrkCount {
     requests: u64,
     connect: u64,
     read: u64,
@@ -188,7 +188,7 @@ pub struct WrkCount {
 
 /// Runs `wrk -t2 -c16 -d<duration>` against `url` while `during` runs; `None` if wrk is not
 /// installed.
-pub async fn wrk_during(
+pub(crate) async fn wrk_during(
     url: &str,
     duration: Duration,
     during: impl std::future::Future<Output = Result<()>>,
@@ -239,7 +239,7 @@ pub async fn wrk_during(
 }
 
 /// What wrk counted, for a table cell.
-pub fn wrk_cell(w: &WrkCount) -> String {
+pub(crate) fn wrk_cell(w: &WrkCount) -> String {
     format!(
         "{} read errors, {} timeouts, {} non-2xx of {} (connect {}, write {})",
         w.read, w.timeout, w.non_2xx, w.requests, w.connect, w.write
@@ -249,7 +249,7 @@ pub fn wrk_cell(w: &WrkCount) -> String {
 /// A table row for a wrk run: its read errors (a request sent on a connection the server
 /// closed) and non-2xx answers are the failures; connect and write errors come from
 /// connections refused once nothing listens, and are shown apart.
-pub fn wrk_row(what: &str, wrk: Option<WrkCount>) -> [String; 4] {
+pub(crate) fn wrk_row(what: &str, wrk: Option<WrkCount>) -> [String; 4] {
     match wrk {
         None => [
             what.into(),
