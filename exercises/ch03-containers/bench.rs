@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lab::docker;
+use test_support::docker::Container;
 
 use crate::bench::{BenchContext, verdict};
 use crate::scratch::Version;
@@ -118,18 +119,13 @@ fn timed_build(context: &Path, tag: &str, no_cache: bool) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-/// Runs `image` with an API key, waits until it logs `listening`, then times `docker stop`.
+/// Runs `image` with an API key, waits until it logs `listening`, then times `docker stop`. The
+/// container is removed however this ends (test-support's guard).
 fn timed_stop(image: &str, name: &str) -> Result<(Duration, String)> {
-    let _ = docker(&["rm", "-f", name]);
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        name,
-        "-e",
-        "API_KEY=bench-key-0123456789",
-        image,
-    ])?;
+    // A container of that name left by an interrupted run.
+    drop(Container::named(name));
+    let container = Container::run(name, &["-e", "API_KEY=bench-key-0123456789", image])
+        .map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     while !docker(&["logs", name])
         .map(|l| l.contains("listening"))
@@ -137,7 +133,6 @@ fn timed_stop(image: &str, name: &str) -> Result<(Duration, String)> {
     {
         // `docker logs` keeps stderr apart; the service logs to stdout.
         if started.elapsed() > Duration::from_secs(30) {
-            let _ = docker(&["rm", "-f", name]);
             bail!("{image} did not log `listening` within 30 s");
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -145,7 +140,8 @@ fn timed_stop(image: &str, name: &str) -> Result<(Duration, String)> {
     let stopping = Instant::now();
     docker(&["stop", name])?;
     let took = stopping.elapsed();
-    let code = docker(&["inspect", "--format", "{{.State.ExitCode}}", name])?;
-    let _ = docker(&["rm", "-f", name]);
+    let code = container
+        .inspect("{{.State.ExitCode}}")
+        .map_err(anyhow::Error::msg)?;
     Ok((took, code))
 }
