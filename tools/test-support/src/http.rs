@@ -689,6 +689,9 @@ pub struct Load {
     pub refused: usize,
     /// Connections opened.
     pub connections: usize,
+    /// True if the clients stopped because they had sent `limit` requests, not because `stop`
+    /// came or the server went away: then the load says nothing about what happened later.
+    pub exhausted: bool,
 }
 
 /// `connections` keep-alive clients sending `GET path` one request after another, until `stop`
@@ -739,11 +742,14 @@ pub async fn keep_alive_load(
         total
     };
     tokio::pin!(collect);
-    tokio::select! {
-        total = &mut collect => return total,
-        () = stop => {}
-    }
-    // Let every client finish the request it is on: stopping must not cut one off.
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    collect.await
+    let mut total = tokio::select! {
+        total = &mut collect => total,
+        () = stop => {
+            // Let every client finish the request it is on: stopping must not cut one off.
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            collect.await
+        }
+    };
+    total.exhausted = sent.load(std::sync::atomic::Ordering::Relaxed) >= limit;
+    total
 }
