@@ -704,18 +704,37 @@ pub async fn keep_alive_load(
     limit: usize,
     stop: impl std::future::Future<Output = ()>,
 ) -> Load {
+    keep_alive_load_counting(addr, connections, path, limit, stop, Default::default()).await
+}
+
+/// [`keep_alive_load`], and `answered` counts the clients that have had their first answer, so
+/// that a test can wait until every connection is open and in use before it changes anything.
+pub async fn keep_alive_load_counting(
+    addr: SocketAddr,
+    connections: usize,
+    path: &str,
+    limit: usize,
+    stop: impl std::future::Future<Output = ()>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Load {
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..connections {
         let (done, sent, path) = (done.clone(), sent.clone(), path.to_string());
+        let answered = answered.clone();
         clients.spawn(async move {
             use std::sync::atomic::Ordering::Relaxed;
             let mut load = Load::default();
             let mut client = KeepAlive::new(addr);
             while !done.load(Relaxed) && sent.fetch_add(1, Relaxed) < limit {
                 match client.get(&path).await {
-                    Ok(r) if (200..300).contains(&r.status) => load.ok += 1,
+                    Ok(r) if (200..300).contains(&r.status) => {
+                        if load.ok == 0 {
+                            answered.fetch_add(1, Relaxed);
+                        }
+                        load.ok += 1;
+                    }
                     Ok(r) => load
                         .failed
                         .push(format!("status {}: {}", r.status, r.body.trim())),

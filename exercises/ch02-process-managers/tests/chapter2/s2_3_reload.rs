@@ -89,10 +89,30 @@ async fn a_reload_under_keep_alive_load_fails_no_request() {
     // 16 clients that keep their connections open between requests, as browsers, client pools,
     // nginx and wrk do, and never retry.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     // The limit only bounds the loop: at tens of thousands of requests a second it lasts minutes.
-    let load = tokio::spawn(http::keep_alive_load(addr, 16, "/", 20_000_000, async {
-        let _ = stopped.await;
-    }));
+    let load = tokio::spawn(http::keep_alive_load_counting(
+        addr,
+        16,
+        "/",
+        20_000_000,
+        async {
+            let _ = stopped.await;
+        },
+        answered.clone(),
+    ));
+    // Every client connected and answered before the reload, so each connection is to a process
+    // that the reload must replace (on a busy machine the clients may start late).
+    within(
+        Duration::from_secs(10),
+        "the 16 keep-alive clients did not all get an answer before the reload",
+        async {
+            while answered.load(std::sync::atomic::Ordering::Relaxed) < 16 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        },
+    )
+    .await;
     reload(&mut minipm).await;
     let _ = stop.send(());
     let load = load.await.unwrap();
