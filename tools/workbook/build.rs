@@ -4,6 +4,10 @@
 //! bench is its manifest entry and its own file.
 //!
 //! Written to `$OUT_DIR/chapter_benches.rs`, included by src/bench/mod.rs.
+//!
+//! Also hands the runner the tool pins of tools/pins.env (`WORKBOOK_JUST=…` lines) as
+//! compile-time environment variables (src/pins.rs reads them with `env!`), so a pin missing
+//! from the file stops the build.
 #![allow(clippy::print_stdout)] // cargo reads a build script's instructions from its stdout.
 
 use std::fmt::Write as _;
@@ -17,6 +21,7 @@ fn main() {
         .join("../..")
         .canonicalize()
         .expect("tools/workbook is two levels below the workbook's root");
+    pins(&root.join("tools/pins.env"));
     let manifest = root.join("chapters.toml");
     println!("cargo::rerun-if-changed={}", manifest.display());
     let mut code = String::from(
@@ -51,6 +56,22 @@ fn main() {
     );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     std::fs::write(out.join("chapter_benches.rs"), code).expect("writing chapter_benches.rs");
+}
+
+/// Each `KEY=value` line of tools/pins.env, as `cargo::rustc-env`.
+fn pins(file: &Path) {
+    println!("cargo::rerun-if-changed={}", file.display());
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", file.display()));
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((key, value)) => println!("cargo::rustc-env={key}={value}"),
+            None => println!("cargo::error={}: `{line}` is not KEY=value", file.display()),
+        }
+    }
 }
 
 /// Every chapter's folder and `bench` file, in the manifest's order.

@@ -7,12 +7,6 @@ use std::time::Duration;
 use anyhow::Result;
 use test_support::redis_server::find_on_path;
 
-/// The versions the workbook pins, from tools/pins.env (the justfile and `.ci/run` read it too).
-pub(crate) const MDBOOK_VERSION: &str = crate::pins::MDBOOK;
-/// The book's quizzes (`{{#quiz …}}`); without it the book still builds, quizzes unrendered.
-pub(crate) const MDBOOK_QUIZ_VERSION: &str = crate::pins::MDBOOK_QUIZ;
-pub(crate) const JUST_VERSION: &str = crate::pins::JUST;
-
 struct Check {
     name: &'static str,
     required_for: &'static str,
@@ -117,15 +111,15 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
             found: version_of("cargo", &["--version"]),
             fix: "install Rust with rustup: https://rustup.rs".into(),
         },
-        cargo_installed("just", JUST_VERSION, "the recipes"),
+        cargo_installed("just", crate::pins::JUST, "the recipes"),
         cargo_installed(
             "mdbook",
-            MDBOOK_VERSION,
+            crate::pins::MDBOOK,
             "reading the book (`just serve` installs it)",
         ),
         cargo_installed(
             "mdbook-quiz",
-            MDBOOK_QUIZ_VERSION,
+            crate::pins::MDBOOK_QUIZ,
             "the questions at the end of each section (`just serve` installs it)",
         ),
         Check {

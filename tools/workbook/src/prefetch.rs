@@ -76,8 +76,8 @@ pub(crate) async fn prefetch(
 
     println!("2/4 mdbook and mdbook-quiz for the book…");
     for (tool, version) in [
-        ("mdbook", crate::doctor::MDBOOK_VERSION),
-        ("mdbook-quiz", crate::doctor::MDBOOK_QUIZ_VERSION),
+        ("mdbook", crate::pins::MDBOOK),
+        ("mdbook-quiz", crate::pins::MDBOOK_QUIZ),
     ] {
         if Command::new(tool).arg("--version").output().is_err() {
             let ok = Command::new("cargo")
