@@ -65,8 +65,9 @@ impl Signals {
     ///
     /// Call it again after it returned to wait for a second signal (1.6).
     pub async fn recv(&mut self) -> Signal {
-        // `recv` returns None only once the signal driver is gone, that is, when the runtime is
-        // shutting down; waiting forever is right then, as there is nothing left to stop.
+        // `recv` returns `Option<()>` but never `None` (tokio's doc: the `Option` was exposed
+        // by accident), so the `else` branch never runs; `select!` needs it only because it
+        // panics when every pattern has failed and there is no `else`.
         tokio::select! {
             Some(()) = self.terminate.recv() => Signal::Terminate,
             Some(()) = self.interrupt.recv() => Signal::Interrupt,
