@@ -61,7 +61,7 @@ pub(crate) fn check(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -76,7 +76,7 @@ fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
@@ -91,7 +91,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The `path[:anchor]` of every `{{#include …}}` / `{{#rustdoc_include …}}` on a line.
-fn includes(line: &str) -> Vec<String> {
+pub(crate) fn includes(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = line;
     while let Some(start) = rest.find("{{#") {

@@ -13,6 +13,8 @@
 
 mod bench;
 mod book;
+mod book_manifests;
+mod book_quotes;
 mod cargo_test;
 mod compose_redis;
 mod doctor;

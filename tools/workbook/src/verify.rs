@@ -128,6 +128,16 @@ const CHECKS: &[Check] = &[
         about: "the book builds; includes, links, anchors and schedules resolve",
         scope: Scope::Workbook(check_book),
     },
+    Check {
+        name: "book-quotes",
+        about: crate::book_quotes::ABOUT,
+        scope: Scope::Workbook(|ctx| crate::book_quotes::check(ctx.root)),
+    },
+    Check {
+        name: "book-manifests",
+        about: crate::book_manifests::ABOUT,
+        scope: Scope::Workbook(|ctx| crate::book_manifests::check(ctx.root)),
+    },
 ];
 
 /// One check to run: a workbook check, or a chapter check for one chapter.
