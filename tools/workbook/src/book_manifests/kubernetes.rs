@@ -1,0 +1,144 @@
+//! Kubernetes manifests: every container of ours is reachable on the port and paths it is
+//! probed on, is configured with names the service reads, and has a grace period longer than
+//! its preStop and its own deadline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::service::service_for;
+use super::{image_name, scalar, show};
+
+pub(super) fn is_kubernetes(doc: &Value) -> bool {
+    doc.get("kind").is_some() || containers_of(doc).is_some()
+}
+
+/// A pod template's containers (Deployment, StatefulSet, Job…) or a Pod's.
+fn containers_of(doc: &Value) -> Option<&Vec<Value>> {
+    let spec = doc.get("spec")?;
+    let pod = spec.pointer("/template/spec").unwrap_or(spec);
+    pod.get("containers")?.as_array()
+}
+
+pub(super) fn check(
+    root: &Path,
+    crates: &BTreeMap<String, PathBuf>,
+    file: &Path,
+    docs: &[Value],
+    found: &mut dyn FnMut(String),
+) -> Result<()> {
+    for doc in docs {
+        if doc.get("apiVersion").is_none() || doc.get("kind").is_none() {
+            found(
+                "a manifest without `apiVersion` and `kind`, which `kubectl apply` refuses: \
+                 print a whole object"
+                    .into(),
+            );
+        }
+        let Some(containers) = containers_of(doc) else {
+            continue;
+        };
+        let spec = doc.get("spec").expect("containers_of found a spec");
+        let pod = spec.pointer("/template/spec").unwrap_or(spec);
+        for container in containers {
+            let image = container.get("image").and_then(Value::as_str);
+            if image.is_none() {
+                found(format!(
+                    "container {} has no `image`",
+                    container.get("name").unwrap_or(&Value::Null)
+                ));
+            }
+            // Images that are not ours (redis:7) are not checked.
+            if image.is_some_and(|i| !crates.contains_key(image_name(i))) {
+                continue;
+            }
+            let Some(service) = service_for(root, crates, file, image)? else {
+                continue;
+            };
+            let env: BTreeMap<String, String> = container
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    Some((
+                        e.get("name")?.as_str()?.to_owned(),
+                        scalar(e.get("value")?)?,
+                    ))
+                })
+                .collect();
+            service.check_env(&env, true, found);
+            let port = service.port(&env);
+            let ports: Vec<&Value> = container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
+            for declared in &ports {
+                let number = declared.get("containerPort").and_then(scalar);
+                if number.as_deref().and_then(|n| n.parse().ok()) != port {
+                    found(format!(
+                        "declares containerPort {}, but {} binds port {}",
+                        number.unwrap_or_default(),
+                        service.name,
+                        show(port)
+                    ));
+                }
+            }
+            for kind in ["readinessProbe", "livenessProbe", "startupProbe"] {
+                let Some(get) = container.pointer(&format!("/{kind}/httpGet")) else {
+                    continue;
+                };
+                let probed = get.get("port").and_then(scalar);
+                let resolved = probed.as_deref().and_then(|p| {
+                    p.parse::<u64>().ok().or_else(|| {
+                        ports
+                            .iter()
+                            .find(|d| d.get("name").and_then(Value::as_str) == Some(p))
+                            .and_then(|d| d.get("containerPort").and_then(scalar))
+                            .and_then(|n| n.parse().ok())
+                    })
+                });
+                if resolved.is_none() || resolved != port {
+                    let probed = probed.unwrap_or_default();
+                    let asks = match resolved {
+                        Some(n) if n.to_string() != probed => format!("{probed} ({n})"),
+                        Some(_) => probed,
+                        None => format!("{probed}, which names no port of the container"),
+                    };
+                    found(format!(
+                        "its {kind} asks port {asks}, but {} binds port {}",
+                        service.name,
+                        show(port)
+                    ));
+                }
+                if let Some(path) = get.get("path").and_then(Value::as_str) {
+                    service.check_path(path, &format!("its {kind} asks"), found);
+                }
+            }
+            let grace = pod
+                .get("terminationGracePeriodSeconds")
+                .and_then(scalar)
+                .and_then(|g| g.parse::<u64>().ok())
+                .unwrap_or(30);
+            let pre_stop = container
+                .pointer("/lifecycle/preStop/sleep/seconds")
+                .and_then(scalar)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+            if let Some(timeout) = service.shutdown_timeout(&env)
+                && grace <= pre_stop + timeout
+            {
+                found(format!(
+                    "terminationGracePeriodSeconds is {grace}, not more than preStop ({pre_stop} \
+                     s) + SHUTDOWN_TIMEOUT ({timeout} s): the kubelet's SIGKILL comes before the \
+                     service's own deadline"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
