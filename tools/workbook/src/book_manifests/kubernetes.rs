@@ -29,6 +29,7 @@ pub(super) fn check(
     docs: &[Value],
     found: &mut dyn FnMut(String),
 ) -> Result<()> {
+    services_reach_a_container(docs, found);
     for doc in docs {
         if doc.get("apiVersion").is_none() || doc.get("kind").is_none() {
             found(
@@ -141,4 +142,63 @@ pub(super) fn check(
         }
     }
     Ok(())
+}
+
+/// Each Service's `targetPort` is a port that a container whose pod labels match its selector
+/// declares (by name or number); a Service without `targetPort` targets its `port`.
+fn services_reach_a_container(docs: &[Value], found: &mut dyn FnMut(String)) {
+    let pods: Vec<(&Value, &Vec<Value>)> = docs
+        .iter()
+        .filter_map(|d| {
+            let labels = d.pointer("/spec/template/metadata/labels")?;
+            Some((labels, containers_of(d)?))
+        })
+        .collect();
+    for service in docs
+        .iter()
+        .filter(|d| d.get("kind").and_then(Value::as_str) == Some("Service"))
+    {
+        let name = service
+            .pointer("/metadata/name")
+            .and_then(scalar)
+            .unwrap_or_default();
+        let Some(selector) = service.pointer("/spec/selector").and_then(Value::as_object) else {
+            continue;
+        };
+        let selected: Vec<&Vec<Value>> = pods
+            .iter()
+            .filter(|(labels, _)| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+            .map(|(_, containers)| *containers)
+            .collect();
+        if selected.is_empty() {
+            found(format!("Service {name} selects no pod of this file"));
+            continue;
+        }
+        let ports = service.pointer("/spec/ports").and_then(Value::as_array);
+        for port in ports.into_iter().flatten() {
+            let Some(target) = port
+                .get("targetPort")
+                .or_else(|| port.get("port"))
+                .and_then(scalar)
+            else {
+                continue;
+            };
+            let declared = selected.iter().flat_map(|cs| cs.iter()).any(|c| {
+                c.get("ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|p| {
+                        p.get("name").and_then(scalar).as_ref() == Some(&target)
+                            || p.get("containerPort").and_then(scalar).as_ref() == Some(&target)
+                    })
+            });
+            if !declared {
+                found(format!(
+                    "Service {name} sends traffic to port {target}, which no container it selects \
+                     declares"
+                ));
+            }
+        }
+    }
 }
