@@ -202,3 +202,47 @@ fn services_reach_a_container(docs: &[Value], found: &mut dyn FnMut(String)) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Deployment 1.7 printed before it was checked: no kind, no image, and probes on a port
+    /// that chapter 1's service binds on 127.0.0.1 only.
+    const UNCHECKED: &str = "spec:
+  terminationGracePeriodSeconds: 20
+  containers:
+    - name: app
+      env:
+        - { name: SHUTDOWN_TIMEOUT, value: \"10\" }
+      readinessProbe:
+        httpGet: { path: /health/ready, port: 3000 }
+";
+
+    fn problems(file: &str, yaml: &str) -> Vec<String> {
+        let root = crate::book::normalize(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+        let crates = super::super::service::crates(&root).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).unwrap();
+        let mut found = Vec::new();
+        check(&root, &crates, &root.join(file), &docs, &mut |p| {
+            found.push(p)
+        })
+        .unwrap();
+        found
+    }
+
+    #[test]
+    fn a_deployment_probing_a_service_bound_to_loopback_is_refused_and_the_books_is_not() {
+        let file = "book/src/ch01-graceful-shutdown/in-production/deployment.yaml";
+        let found = problems(file, UNCHECKED);
+        for expected in ["apiVersion", "no `image`", "binds 127.0.0.1", "REDIS_URL"] {
+            assert!(
+                found.iter().any(|p| p.contains(expected)),
+                "{expected:?} not among {found:#?}"
+            );
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let printed = std::fs::read_to_string(root.join(file)).unwrap();
+        assert_eq!(problems(file, &printed), Vec::<String>::new());
+    }
+}
