@@ -44,7 +44,9 @@ fn a_hang_is_stopped_at_the_time_limit() {
             ADD,
             "pub fn add(_: i64, _: i64) -> i64 {\n    loop {\n        std::thread::park();\n    }\n}\n",
         );
-    wb.run(&["test", "chapter1"])
+    wb.runner(&["test", "chapter1"])
+        .limit(std::time::Duration::from_secs(120))
+        .run()
         .assert_code(1)
         .assert_stdout("still running 3 s after they started")
         .refute_stdout("Every test passes");

@@ -62,17 +62,13 @@ fn every_failure_of_the_failing_section_is_explained_the_first_first() {
 }
 
 #[test]
-fn a_hint_for_a_named_section() {
+fn a_hint_for_a_named_section_is_about_that_sections_tests() {
     let wb = Workbook::new();
-    // 1.1 done (1.2's tests would name it otherwise), 1.2 not.
-    wb.write(
-        "exercises/ch01-alpha/src/add.rs",
-        wb.read("solutions/ch01-alpha/src/add.rs"),
-    );
-    wb.run(&["hint", "chapter1", "1.2"])
+    // 2.1 fails first in the chapter; 2.2 was named.
+    wb.run(&["hint", "chapter2", "2.2"])
         .assert_code(0)
-        .assert_stdout("Section 1.2")
-        .assert_stdout("greet one")
-        .assert_stdout("`just test chapter1 1.2`")
-        .assert_stdout("`just hint chapter1 1.2` again");
+        .assert_stdout("Section 2.2")
+        .assert_stdout("engine one")
+        .assert_stdout("`just test chapter2 2.2`")
+        .assert_stdout("`just hint chapter2 2.2` again");
 }
