@@ -8,12 +8,17 @@ const ADD: &str = "exercises/ch01-alpha/src/add.rs";
 #[test]
 fn a_compile_error_shows_the_compilers_first_error() {
     let wb = Workbook::new();
-    wb.write(ADD, "pub fn add(a: i64, b: i64) -> i64 {\n    a + c\n}\n");
+    // Two errors: the first one is shown.
+    wb.write(
+        ADD,
+        "pub fn add(a: i64, b: i64) -> i64 {\n    a + c\n}\n\npub fn two() -> i64 {\n    d\n}\n",
+    );
     wb.run(&["test", "chapter1"])
         .assert_code(1)
         .assert_stdout("Chapter 1 does not compile yet")
         .assert_stdout("error[E0425]: cannot find value `c` in this scope")
         .assert_stdout("src/add.rs:2:9")
+        .refute_stdout("cannot find value `d`")
         .assert_stdout("chapter 1: does not compile");
 }
 
