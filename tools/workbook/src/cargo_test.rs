@@ -185,7 +185,16 @@ pub(crate) async fn run_only(
     // it, crashed: never a pass.
     let finished = out.lines().any(|l| l.starts_with("test result:"));
     if !finished || (!status.success() && report.count(Verdict::Failed) == 0) {
-        recover(place, chapter, docker, only, status.success(), &mut report).await?;
+        recover(
+            place,
+            chapter,
+            docker,
+            only,
+            show,
+            status.success(),
+            &mut report,
+        )
+        .await?;
     }
     Ok(report)
 }
@@ -257,6 +266,7 @@ async fn recover(
     chapter: &Chapter,
     docker: Docker,
     only: Option<&str>,
+    show: Show,
     succeeded: bool,
     report: &mut Report,
 ) -> Result<()> {
@@ -288,6 +298,13 @@ async fn recover(
         .collect();
     let mut again: Vec<&String> = lost.iter().chain(&unreported).collect();
     again.sort_by_key(|name| (chapter.order_of(name), name.as_str()));
+    if show != Show::Nothing && !again.is_empty() {
+        eprintln!(
+            "The test program crashed: {how}. Running the {} test(s) it did not finish, or whose \
+             message it lost, again, one at a time, to find out which crashes it…",
+            again.len()
+        );
+    }
     let mut found = Crash {
         how: how.clone(),
         unfinished: unreported.len(),

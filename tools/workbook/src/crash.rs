@@ -120,7 +120,7 @@ pub(crate) fn crashed_message(test: &str, how: &str, stack_overflow: bool) -> St
         format!(
             "stack overflow in `{test}`: the code it runs called itself (or something that \
              calls it) again and again until the thread's stack ran out, so a recursion never \
-             reached its stop condition, and Rust aborted the whole program ({how})"
+             reached its stop condition, and Rust aborted the whole program: {how}"
         )
     } else {
         format!("the test program crashed while this test ran: {how}")

@@ -260,10 +260,7 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
             }
             if let Some(blamed) = blamed_section(chapter, first, message) {
                 println!("\nRead {}", blamed.where_to_read());
-                println!(
-                    "Only its tests, again and again: `{}`.",
-                    section_command(chapter, blamed)
-                );
+                println!("Only its tests: `{}`.", section_command(chapter, blamed));
             }
             let named = section.map(|s| format!(" {}", s.id)).unwrap_or_default();
             println!(
