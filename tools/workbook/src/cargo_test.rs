@@ -1,5 +1,9 @@
-//! Running a chapter's tests with `cargo test` and reading libtest's report: which tests passed,
-//! which failed, and what each failure said.
+//! Running a chapter's tests (all, or one section's) with `cargo test` and reading libtest's
+//! report: which tests passed, which failed, and what each failure said. A test program that
+//! crashed is never read as a pass: its unfinished tests are run again one at a time
+//! ([`crate::crash`]).
+//!
+//! Tested end to end on the fixture workbook: `cargo test -p workbook --test runner`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

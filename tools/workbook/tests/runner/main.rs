@@ -2,7 +2,8 @@
 //! through the harness in tests/common/. Run with `cargo test -p workbook --test runner`.
 //!
 //! One module per promise the runner makes to a learner. Each test says which promise it holds;
-//! each fails when the runner breaks it.
+//! each fails when the runner breaks it. A new concern is a new module here (or a test file of
+//! its own with `#[path = "../common/mod.rs"] mod common;`), written with `common::Workbook`.
 
 #[path = "../common/mod.rs"]
 mod common;
