@@ -244,10 +244,11 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
             for line in message.lines() {
                 println!("  {line}");
             }
-            let others = failures.len() - 1;
-            for (i, name) in failures.iter().skip(1).enumerate() {
+            let total = failures.len();
+            let id = chapter.section_of(first).map_or("", |s| s.id.as_str());
+            for (i, name) in failures.iter().enumerate().skip(1) {
                 println!(
-                    "\n{red}Also failing in this section{reset} ({} of {others}): {name}",
+                    "\n{red}Also failing in {id}{reset} ({} of its {total} failures): {name}",
                     i + 1
                 );
                 let message = report

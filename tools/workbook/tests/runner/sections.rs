@@ -56,7 +56,7 @@ fn every_failure_of_the_failing_section_is_explained_the_first_first() {
         .find("add(2, 3) should be 5")
         .expect("1.1's second failure");
     assert!(first < second, "the first failure is not first\n{run}");
-    run.assert_stdout("Also failing in this section (1 of 1): s1_1_add::adds_small_numbers")
+    run.assert_stdout("Also failing in 1.1 (2 of its 2 failures): s1_1_add::adds_small_numbers")
         // Only the first failing section's.
         .refute_stdout("should say hello to Ada");
 }
