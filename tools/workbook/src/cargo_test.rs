@@ -850,6 +850,25 @@ test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; 
     }
 
     #[tokio::test]
+    async fn a_program_that_fails_after_every_test_passed_is_not_green() {
+        // Every test said ok, then the program was killed on its way out.
+        let run = format!(
+            "echo 'running 1 test'; {PASS}; echo 'process didn'\\''t exit successfully: `x` (signal: 6, SIGABRT: process \
+             abort signal)' >&2; exit 101"
+        );
+        let report = run_with("true", &run, 5).await;
+        assert_eq!(report.count(Verdict::Passed), 1, "{report:?}");
+        assert!(!report.green(), "{report:?}");
+        let crash = report.crash.expect("a crash");
+        assert_eq!(crash.how, "it was killed by SIGABRT (process abort signal)");
+        assert!(
+            crash.sentence().contains("not a pass"),
+            "{}",
+            crash.sentence()
+        );
+    }
+
+    #[tokio::test]
     async fn tests_that_hang_are_stopped_at_the_limit() {
         let report = run_with("true", "sleep 30", 1).await;
         assert!(report.timed_out, "{report:?}");
