@@ -1,5 +1,5 @@
-//! 5.5: the compose lab, on the Docker engine: nginx in front of replicas of your service,
-//! sharing one Redis. Skipped with a loud notice where no engine runs, except in CI and under
+//! 5.5: the compose lab, on the Docker engine: HAProxy in front of replicas of your service,
+//! sharing one Redis, taking a replica out of the rotation when its readiness fails. Skipped with a loud notice where no engine runs, except in CI and under
 //! `just verify`.
 
 use std::collections::BTreeSet;
@@ -42,14 +42,14 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     assert_eq!(
         report.failed(),
         0,
-        "requests failed through nginx: {:?}",
+        "requests failed through HAProxy: {:?}",
         report.by_outcome()
     );
     assert_eq!(
         instances(&report).len(),
         3,
-        "3 replicas are up, but {:?} answered. nginx finds the replicas through Docker's DNS \
-         (lab/nginx.conf). See 5.5.",
+        "3 replicas are up, but {:?} answered. HAProxy finds the replicas through Docker's DNS \
+         and sends only to those whose /readyz answers 200 (lab/haproxy.cfg). See 5.2 and 5.5.",
         report.by_instance()
     );
 
@@ -88,7 +88,7 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     }
     lab.scale(3).unwrap_or_else(|err| panic!("{err:#}"));
 
-    // Forged headers through nginx do not reset the rate limit: nginx replaces X-Real-IP with
+    // Forged headers through HAProxy do not reset the rate limit: it replaces X-Real-IP with
     // the address it saw, so 20 requests that each make up a new id, X-Forwarded-For and
     // X-Real-IP count against one client, and its remaining allowance goes down by one each
     // time (once at most it may start over, if a new minute's window begins).
@@ -110,13 +110,13 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         .await;
         let left = answer.header("x-ratelimit-remaining");
         remaining.push(left.and_then(|r| r.parse::<u64>().ok()).unwrap_or_else(|| {
-            panic!("GET / through nginx said no x-ratelimit-remaining: {answer:?}")
+            panic!("GET / through HAProxy said no x-ratelimit-remaining: {answer:?}")
         }));
     }
     let fresh = remaining.windows(2).filter(|w| w[1] + 1 != w[0]).count();
     let why = if remaining.windows(2).all(|w| w[0] == w[1]) {
         "Every request counted as a new client: the service believed the made-up headers. \
-         nginx must set X-Real-IP to $remote_addr (lab/nginx.conf), and the service believe it \
+         HAProxy must set X-Real-IP to the address it saw (lab/haproxy.cfg), and the service believe it \
          only from TRUSTED_PROXIES (docker-compose.yml)."
     } else {
         "The count jumps around: each replica counts on its own. Count in Redis, shared by \
@@ -124,8 +124,8 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     };
     assert!(
         fresh <= 1,
-        "20 requests through nginx, each with an id, X-Forwarded-For and X-Real-IP of its own \
-         making, should count against one client (the address nginx saw), one less remaining \
+        "20 requests through HAProxy, each with an id, X-Forwarded-For and X-Real-IP of its own \
+         making, should count against one client (the address HAProxy saw), one less remaining \
          each time: x-ratelimit-remaining went {remaining:?}. {why} See 5.4."
     );
 
@@ -155,7 +155,7 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     let deploy = lab.clone();
     let report = load_while(port, async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        tokio::task::spawn_blocking(move || deploy.rolling_deploy())
+        tokio::task::spawn_blocking(move || deploy.rolling_deploy(1))
             .await
             .unwrap()
             .unwrap_or_else(|err| panic!("the rolling deploy failed: {err:#}"));
@@ -171,11 +171,15 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         report.failed(),
         0,
         "{} of {} requests failed during the rolling deploy: {:?}. Each old replica gets \
-         SIGTERM, fails readiness for SHUTDOWN_DELAY while nginx stops choosing it, then drains. \
-         See 5.2 and 5.5.",
+         SIGTERM and keeps serving for SHUTDOWN_DELAY (2 s) before it stops accepting; HAProxy \
+         takes it out of the rotation only when its /readyz fails (twice, 500 ms apart), and \
+         does not pass a refused request to another replica. So /readyz must answer 503 as soon \
+         as shutdown begins (shutting_down in health.rs). See 5.2 and 5.5.",
         report.failed(),
         report.samples.len(),
         report.by_outcome()
     );
+    // `just down`: the containers, and the image the lab built.
+    lab.down().unwrap_or_else(|err| panic!("{err:#}"));
     drop(stack);
 }
