@@ -129,7 +129,10 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
          each time: x-ratelimit-remaining went {remaining:?}. {why} See 5.4."
     );
 
-    // A crash under load fails no more requests than were in flight on that replica.
+    // A crash under load fails the requests in flight on that replica, and perhaps one more per
+    // client, sent as its connections were being cut: HAProxy retries nothing (lab/haproxy.cfg),
+    // and takes the replica out when Docker's DNS drops it or two checks fail, within a second.
+    // Measured: 10 of 34,574 requests, 8 at once.
     let chaos = lab.clone();
     let report = load_while(port, async move {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -141,10 +144,10 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     })
     .await;
     assert!(
-        report.failed() <= 8,
+        report.failed() <= 16,
         "one replica was killed under load (8 requests in flight in all); {} requests failed: \
-         {:?}. nginx retries a refused connection on the next replica (proxy_next_upstream). \
-         See 5.5.",
+         {:?}: more than those in flight and one more each. HAProxy should take it out within \
+         a second (lab/haproxy.cfg). See 5.5.",
         report.failed(),
         report.by_outcome()
     );
