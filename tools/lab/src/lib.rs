@@ -241,6 +241,32 @@ impl Lab {
         Ok(())
     }
 
+    /// Waits until `GET /` through the balancer answers 200 `n` times in a row: after a crash,
+    /// until the balancer has taken the dead replica out (the lab's HAProxy retries nothing,
+    /// so until then a request sent to it fails).
+    pub fn wait_steady(&self, n: usize, limit: Duration) -> Result<()> {
+        let started = Instant::now();
+        let mut in_a_row = 0;
+        while in_a_row < n {
+            if get_status(self.port, "/").is_ok_and(|s| s == 200) {
+                in_a_row += 1;
+            } else {
+                in_a_row = 0;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if started.elapsed() > limit {
+                bail!(
+                    "the balancer on 127.0.0.1:{} did not answer 200 {n} times in a row within \
+                     {} s; `{} logs lb` says why",
+                    self.port,
+                    limit.as_secs(),
+                    self.compose
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Waits until `GET /` through the balancer answers 200.
     pub fn wait_balancer(&self, limit: Duration) -> Result<()> {
         let started = Instant::now();

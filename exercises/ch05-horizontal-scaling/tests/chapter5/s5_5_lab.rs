@@ -9,11 +9,13 @@ use std::time::Duration;
 use lab::Lab;
 use loadgen::{Options, Report};
 
+/// Load through the balancer until `stop` resolves, or for 300 s at most (a rolling deploy on a
+/// busy machine takes a minute or two).
 async fn load_while<F: std::future::Future<Output = ()>>(port: u16, stop: F) -> Report {
     let mut options = Options::for_url(&format!("http://127.0.0.1:{port}/"))
         .await
         .unwrap();
-    options.duration = Duration::from_secs(120);
+    options.duration = Duration::from_secs(300);
     options.concurrency = 8;
     loadgen::run(&options, stop).await.unwrap()
 }
@@ -67,6 +69,10 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
         .unwrap_or_else(|| panic!("POST /login through the lab set no cookie: {login:?}"));
     let maker = login.header("x-instance").unwrap_or_default();
     lab::docker(&["kill", "--signal", "KILL", maker]).unwrap();
+    // Until HAProxy has taken the dead replica out, a request sent to it fails (the crash
+    // below measures that): ask for her session once the others answer.
+    lab.wait_steady(20, Duration::from_secs(10))
+        .unwrap_or_else(|err| panic!("{err:#}"));
     for _ in 0..6 {
         let me = crate::support::request(
             std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -129,10 +135,11 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
          each time: x-ratelimit-remaining went {remaining:?}. {why} See 5.4."
     );
 
-    // A crash under load fails the requests in flight on that replica, and perhaps one more per
-    // client, sent as its connections were being cut: HAProxy retries nothing (lab/haproxy.cfg),
-    // and takes the replica out when Docker's DNS drops it or two checks fail, within a second.
-    // Measured: 10 of 34,574 requests, 8 at once.
+    // A crash under load fails the requests in flight on that replica and those sent to it
+    // before HAProxy takes it out: it retries nothing (lab/haproxy.cfg), and drops the replica
+    // when Docker's DNS no longer lists it (asked every second) or two checks fail (500 ms
+    // apart, 1 s each at most). So every failure falls within about 3 s, and then none.
+    // Measured here: 10 and 22 requests, 8 at once, within about a second.
     let chaos = lab.clone();
     let report = load_while(port, async move {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -140,15 +147,27 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
             .await
             .unwrap()
             .unwrap();
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
     })
     .await;
+    let failed: Vec<Duration> = report
+        .samples
+        .iter()
+        .filter(|s| !s.outcome.ok())
+        .map(|s| s.at)
+        .collect();
+    let window = failed
+        .iter()
+        .max()
+        .zip(failed.iter().min())
+        .map_or(Duration::ZERO, |(last, first)| *last - *first);
     assert!(
-        report.failed() <= 16,
-        "one replica was killed under load (8 requests in flight in all); {} requests failed: \
-         {:?}: more than those in flight and one more each. HAProxy should take it out within \
-         a second (lab/haproxy.cfg). See 5.5.",
-        report.failed(),
+        window <= Duration::from_secs(3),
+        "one replica was killed under load; {} requests failed, over {:.1} s: {:?}. HAProxy \
+         should take a dead replica out within about 3 s (Docker's DNS asked every second, \
+         checks every 500 ms, lab/haproxy.cfg), and then nothing fails. See 5.5.",
+        failed.len(),
+        window.as_secs_f64(),
         report.by_outcome()
     );
     lab.scale(3).unwrap_or_else(|err| panic!("{err:#}"));
@@ -156,15 +175,23 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     // A rolling deploy under load fails nothing.
     let before: BTreeSet<String> = lab.replicas().unwrap().into_iter().collect();
     let deploy = lab.clone();
+    let deployed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = deployed.clone();
     let report = load_while(port, async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
         tokio::task::spawn_blocking(move || deploy.rolling_deploy(1))
             .await
             .unwrap()
             .unwrap_or_else(|err| panic!("the rolling deploy failed: {err:#}"));
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
         tokio::time::sleep(Duration::from_secs(1)).await;
     })
     .await;
+    assert!(
+        deployed.load(std::sync::atomic::Ordering::SeqCst),
+        "the rolling deploy did not finish within the load's 300 s (the machine is very busy, \
+         or a new replica never became healthy: `just up`, then `just rolling-deploy`, says)"
+    );
     let after: BTreeSet<String> = lab.replicas().unwrap().into_iter().collect();
     assert!(
         before.is_disjoint(&after),
