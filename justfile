@@ -96,7 +96,7 @@ redis:
 redis-stop:
     @{{wb}} redis --stop
 
-# the chapter 5 lab: build the service and start Redis, N replicas (default 3) and nginx on 127.0.0.1:8080
+# the chapter 5 lab: build the service and start Redis, N replicas (default 3) and HAProxy on 127.0.0.1:8088
 [no-exit-message]
 up replicas="3":
     @{{wb}} lab up {{replicas}}
@@ -116,12 +116,12 @@ load *args:
 chaos:
     @{{wb}} lab chaos
 
-# the lab: replace every replica, one at a time, with a fresh build
+# the lab: replace every replica with a fresh build, one at a time (`--surge N`: N at a time)
 [no-exit-message]
-rolling-deploy:
-    @{{wb}} lab rolling-deploy
+rolling-deploy *args:
+    @{{wb}} lab rolling-deploy {{args}}
 
-# the lab: stop and remove it
+# the lab: stop and remove it, and the image it built
 [no-exit-message]
 down:
     @{{wb}} lab down

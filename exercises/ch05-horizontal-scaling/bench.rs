@@ -74,9 +74,9 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     println!("Scaling to 3 replicas…");
     lab.scale(3)?;
     let three = lab_load(port, concurrency, window, std::future::pending()).await?;
-    // A rolling deploy under keep-alive load (the clients keep their connections to nginx;
-    // nginx opens a connection to a replica per request), then under a new connection per
-    // request, then with wrk.
+    // A rolling deploy, one replica at a time, under keep-alive load (the clients keep their
+    // connections to HAProxy; HAProxy keeps its own to the replicas), then under a new
+    // connection per request, then with wrk.
     let mut rolling = Vec::new();
     for mode in [loadgen::Mode::KeepAlive, loadgen::Mode::PerRequest] {
         println!("A rolling deploy under load ({mode})…");
@@ -87,7 +87,7 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
             concurrency,
             Duration::from_secs(300),
             async move {
-                let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
+                let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy(1)).await;
                 if !matches!(done, Ok(Ok(()))) {
                     eprintln!("the rolling deploy failed: {done:?}");
                 }
@@ -103,7 +103,7 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
         &format!("http://127.0.0.1:{port}/"),
         Duration::from_secs(60),
         async move {
-            let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy()).await;
+            let done = tokio::task::spawn_blocking(move || deploy.rolling_deploy(1)).await;
             if !matches!(done, Ok(Ok(()))) {
                 eprintln!("the rolling deploy failed: {done:?}");
             }
@@ -123,7 +123,7 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
 
     let mut rows = vec![
         [
-            format!("throughput through nginx, {concurrency} at once, 10 s"),
+            format!("throughput through HAProxy, {concurrency} at once, 10 s"),
             format!("1 replica: {:.0} req/s", one.throughput()),
             format!(
                 "3 replicas: {:.0} req/s (×{:.2})",
@@ -135,10 +135,16 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
         [
             "failed requests when one replica is SIGKILLed".into(),
             format!("{} requests, {concurrency} in flight", crash.samples.len()),
-            format!("{} failed", crash.failed()),
             format!(
-                "≤ in flight ({concurrency}): {}",
-                verdict(crash.failed() <= concurrency)
+                "{} failed, within {:.1} s",
+                crash.failed(),
+                failure_window(&crash).as_secs_f64()
+            ),
+            // HAProxy retries nothing (lab/haproxy.cfg): what was in flight, and what it sent
+            // the replica before Docker's DNS or two checks took it out, fails; then nothing.
+            format!(
+                "all within 3 s: {}",
+                verdict(failure_window(&crash) <= Duration::from_secs(3))
             ),
         ],
         [
@@ -169,11 +175,20 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     );
     ctx.print_table(&["measure", "baseline", "measured", "goal"], &rows);
     println!(
-        "On one machine, replicas share its cores with nginx and the load generator: more \
+        "On one machine, replicas share its cores with HAProxy and the load generator: more \
          replicas add capacity only where there are idle cores (this machine has {}).",
         cores()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// From the first failed request of `report` to the last (zero if none failed).
+fn failure_window(report: &loadgen::Report) -> Duration {
+    let failed = report.samples.iter().filter(|s| !s.outcome.ok()).map(|s| s.at);
+    let (first, last) = failed.fold((None, None), |(lo, hi): (Option<Duration>, Option<Duration>), at| {
+        (Some(lo.map_or(at, |lo| lo.min(at))), Some(hi.map_or(at, |hi| hi.max(at))))
+    });
+    last.zip(first).map_or(Duration::ZERO, |(last, first)| last - first)
 }
 
 /// Load through `port` until `stop` resolves (or `limit` passes), `concurrency` at once.

@@ -1,6 +1,6 @@
 //! The chapter 5 compose lab, driven through whichever compose the machine has (`docker compose`
 //! or the older `docker-compose`): the `lab` profile of the workbook's `docker-compose.yml`
-//! (`cache`, `app` scaled to N, `lb`). The justfile's `up`, `scale`, `chaos`, `rolling-deploy`
+//! (`cache`, `app` scaled to N, `lb`: HAProxy, lab/haproxy.cfg). The justfile's `up`, `scale`, `chaos`, `rolling-deploy`
 //! and `down` call these functions, and so does the lab's test.
 
 use std::path::{Path, PathBuf};
@@ -144,51 +144,72 @@ impl Lab {
         Ok(victim.clone())
     }
 
-    /// Replaces every replica, one at a time: build the new image, start as many new replicas
-    /// as there are old ones, wait until they are healthy, then stop the old ones one by one
-    /// (SIGTERM: readiness fails, nginx stops sending, in-flight requests drain) and remove
-    /// them. If a new replica never becomes healthy, the new ones are removed and the old ones
-    /// keep serving.
-    pub fn rolling_deploy(&self) -> Result<()> {
+    /// Replaces every replica with one of a fresh build, `surge` at a time (Kubernetes'
+    /// `maxSurge`, with `maxUnavailable: 0`): build the new image; then, until no old replica is
+    /// left, start `surge` new ones next to the old, wait until they are healthy (their
+    /// readiness passes), and stop as many old ones (SIGTERM: readiness fails, HAProxy's checks
+    /// take them out, in-flight requests drain) and remove them. Surge 1 keeps the capacity at
+    /// N or N + 1 replicas throughout and takes N rounds; surge N starts N new at once (twice
+    /// the replicas for a while: memory, CPU) and takes one round. If a new replica never
+    /// becomes healthy, the new ones of that round are removed, and the replicas still running
+    /// (old, and new from earlier rounds) keep serving.
+    pub fn rolling_deploy(&self, surge: usize) -> Result<()> {
         let old = self.replicas()?;
         if old.is_empty() {
             bail!("no replica is running: `just up` first");
         }
-        let n = old.len();
+        let (n, surge) = (old.len(), surge.clamp(1, old.len()));
+        let started = Instant::now();
         self.say("building the new image…");
         self.compose(&["build", "app"])?;
         self.say(&format!(
-            "starting {n} new replicas next to the {n} old ones…"
+            "replacing {n} replicas, {surge} at a time (at most {} running at once)…",
+            n + surge
         ));
-        self.scale_app(2 * n)?;
-        let new: Vec<String> = self
-            .replicas()?
-            .into_iter()
-            .filter(|id| !old.contains(id))
-            .collect();
-        if let Err(err) = self.wait_healthy(&new, Duration::from_secs(90)) {
-            self.say("a new replica never became healthy: removing the new ones, keeping the old");
-            for id in &new {
-                let _ = docker(&["rm", "-f", id]);
+        let mut running = old.clone();
+        for batch in old.chunks(surge) {
+            self.scale_app(running.len() + batch.len())?;
+            let new: Vec<String> = self
+                .replicas()?
+                .into_iter()
+                .filter(|id| !running.contains(id))
+                .collect();
+            if let Err(err) = self.wait_healthy(&new, Duration::from_secs(90)) {
+                self.say("a new replica never became healthy: removing this round's new ones");
+                for id in &new {
+                    let _ = docker(&["rm", "-f", id]);
+                }
+                return Err(err.context("rolling deploy aborted; the replicas still running serve"));
             }
-            return Err(err.context("rolling deploy aborted; the old replicas still serve"));
-        }
-        for id in &old {
-            let started = Instant::now();
-            docker(&["stop", "--time", "15", id])?;
-            docker(&["rm", id])?;
+            let stopping = Instant::now();
+            // `docker stop` stops the ones it is given in parallel, each with its 15 s of grace.
+            let mut stop = vec!["stop", "-t", "15"];
+            stop.extend(batch.iter().map(String::as_str));
+            docker(&stop)?;
+            let mut rm = vec!["rm"];
+            rm.extend(batch.iter().map(String::as_str));
+            docker(&rm)?;
+            running.retain(|id| !batch.contains(id));
+            running.extend(new.iter().cloned());
             self.say(&format!(
-                "replaced {id} (stopped and drained in {:.1} s)",
-                started.elapsed().as_secs_f64()
+                "replaced {} with {} (stopped and drained in {:.1} s)",
+                batch.join(" "),
+                new.join(" "),
+                stopping.elapsed().as_secs_f64()
             ));
         }
-        self.say(&format!("rolling deploy done: {n} new replicas"));
+        self.say(&format!(
+            "rolling deploy done: {n} new replicas in {:.0} s",
+            started.elapsed().as_secs_f64()
+        ));
         Ok(())
     }
 
-    /// Stops and removes the lab's containers, network and anonymous volumes.
+    /// Stops and removes the lab's containers, network and anonymous volumes, and the images it
+    /// built (`--rmi local`: the app's, which has no tag of its own; not redis's or haproxy's).
     pub fn down(&self) -> Result<()> {
-        self.stack().down().map_err(anyhow::Error::msg)
+        self.stack().down().map_err(anyhow::Error::msg)?;
+        self.compose(&["down", "--rmi", "local"]).map(drop)
     }
 
     /// Waits until every container in `ids` reports `healthy`.
@@ -215,6 +236,32 @@ impl Lab {
                     ),
                     _ => std::thread::sleep(Duration::from_millis(250)),
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until `GET /` through the balancer answers 200 `n` times in a row: after a crash,
+    /// until the balancer has taken the dead replica out (the lab's HAProxy retries nothing,
+    /// so until then a request sent to it fails).
+    pub fn wait_steady(&self, n: usize, limit: Duration) -> Result<()> {
+        let started = Instant::now();
+        let mut in_a_row = 0;
+        while in_a_row < n {
+            if get_status(self.port, "/").is_ok_and(|s| s == 200) {
+                in_a_row += 1;
+            } else {
+                in_a_row = 0;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if started.elapsed() > limit {
+                bail!(
+                    "the balancer on 127.0.0.1:{} did not answer 200 {n} times in a row within \
+                     {} s; `{} logs lb` says why",
+                    self.port,
+                    limit.as_secs(),
+                    self.compose
+                );
             }
         }
         Ok(())
@@ -275,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_folder_without_a_compose_file_is_refused() {
-        let Some(lab) = lab_or_skip(Path::new(env!("CARGO_MANIFEST_DIR")), 8080) else {
+        let Some(lab) = lab_or_skip(Path::new(env!("CARGO_MANIFEST_DIR")), 8088) else {
             return;
         };
         let err = lab.unwrap_err();

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 /// The lab's commands (`just up`, `just scale N`, …: the justfile passes them on).
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum LabCommand {
-    /// Build the service and start Redis, N replicas and nginx.
+    /// Build the service and start Redis, N replicas and HAProxy.
     Up {
         /// How many replicas of the service, 1 to 20.
         #[arg(default_value_t = 3, value_parser = replicas)]
@@ -26,9 +26,15 @@ pub(crate) enum LabCommand {
     Load(loadgen::LoadArgs),
     /// Kill one replica with SIGKILL.
     Chaos,
-    /// Replace every replica, one at a time, with a fresh build.
-    RollingDeploy,
-    /// Stop and remove the lab.
+    /// Replace every replica with a fresh build, `--surge` at a time (1 by default).
+    RollingDeploy {
+        /// How many new replicas start before as many old ones stop, like Kubernetes'
+        /// `maxSurge`: 1 keeps N or N + 1 replicas running and takes N rounds; N doubles the
+        /// replicas for one round.
+        #[arg(long, default_value_t = 1, value_parser = replicas)]
+        surge: usize,
+    },
+    /// Stop and remove the lab, and the image it built.
     Down,
 }
 
@@ -40,13 +46,13 @@ fn replicas(text: &str) -> Result<usize, String> {
     }
 }
 
-/// The balancer's port: `LB_PORT`, default 8080.
+/// The balancer's port: `LB_PORT`, default 8088 (chapter 3's service has 8080).
 fn port() -> Result<u16> {
     match std::env::var("LB_PORT") {
         Ok(p) if !p.is_empty() => p
             .parse()
             .with_context(|| format!("LB_PORT={p}: not a port")),
-        _ => Ok(8080),
+        _ => Ok(8088),
     }
 }
 
@@ -58,7 +64,7 @@ pub(crate) async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
         LabCommand::Chaos => {
             lab()?.chaos()?;
         }
-        LabCommand::RollingDeploy => lab()?.rolling_deploy()?,
+        LabCommand::RollingDeploy { surge } => lab()?.rolling_deploy(surge)?,
         LabCommand::Down => lab()?.down()?,
         LabCommand::Load(args) => return load(root, &args).await,
     }

@@ -129,7 +129,7 @@ pub(crate) async fn prefetch(
             done.images.push(image);
         }
         println!("    building the lab's images");
-        match lab::Lab::new(root, 8080).and_then(|lab| lab.compose(&["build"])) {
+        match lab::Lab::new(root, 8088).and_then(|lab| lab.compose(&["build"])) {
             Ok(_) => {}
             Err(err) => done
                 .problems
@@ -345,6 +345,9 @@ mod tests {
         );
         assert!(images.iter().any(|i| i.starts_with("rust:")), "{images:?}");
         assert!(images.iter().any(|i| i.starts_with("redis:")), "{images:?}");
-        assert!(images.iter().any(|i| i.starts_with("nginx:")), "{images:?}");
+        assert!(
+            images.iter().any(|i| i.starts_with("haproxy:")),
+            "{images:?}"
+        );
     }
 }
