@@ -406,11 +406,11 @@ async fn supervise(
                 Ok((String::new(), String::new(), None))
             }
         },
-        () = stop_requested() => {
+        () = crate::stop::requested() => {
             // cargo runs in its own process group, which also means the terminal's Ctrl-C
             // does not reach it: pass it on.
             kill();
-            Err(Interrupted.into())
+            Err(crate::stop::Stopped.into())
         }
     }
 }
@@ -448,27 +448,6 @@ pub(crate) fn first_compile_error(stderr: &str) -> Option<String> {
         block.pop();
     }
     Some(block.join("\n"))
-}
-
-/// The learner pressed Ctrl-C (or the runner was sent SIGTERM) while tests were running.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped by Ctrl-C; the tests and every process they started were stopped too")]
-pub(crate) struct Interrupted;
-
-/// Completes on SIGINT or SIGTERM to the runner.
-pub(crate) async fn stop_requested() {
-    use tokio::signal::unix::{SignalKind, signal};
-    // If a handler cannot be installed the default action (exit) still applies, which is fine.
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// cargo's lines that say nothing the runner's summary does not say better.

@@ -313,7 +313,7 @@ pub(crate) async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         println!("\nWatching {} for changes. Ctrl-C to stop.", dir.display());
         tokio::select! {
             got = rx.recv() => if got.is_none() { return Ok(ExitCode::SUCCESS) },
-            () = cargo_test::stop_requested() => return Ok(ExitCode::SUCCESS),
+            () = crate::stop::requested() => return Ok(ExitCode::SUCCESS),
         }
         // Editors write a file in several steps; wait for them to settle, then drain the queue.
         tokio::time::sleep(Duration::from_millis(300)).await;

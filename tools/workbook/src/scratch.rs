@@ -247,7 +247,9 @@ pub(crate) fn cargo_build(
     if quiet {
         cargo.arg("--quiet");
     }
-    Ok(cargo.status().context("running cargo build")?.success())
+    Ok(crate::stop::status(&mut cargo)?
+        .context("running cargo build")?
+        .success())
 }
 
 /// Copies `from` into `to` recursively, skipping `target/` and the files in `skip`, writing only

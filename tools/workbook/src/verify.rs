@@ -226,6 +226,9 @@ pub(crate) async fn verify(
             (Scope::Chapter(run), Some(chapter)) => run(&ctx, chapter).await,
             (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
         };
+        // A check the run's stop (Ctrl-C, SIGTERM) cut short has not failed, and the checks
+        // after it do not run.
+        crate::stop::check()?;
         // A check that could not run has failed; the others still run.
         let problems = found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]);
         let secs = t.elapsed().as_secs_f64();
@@ -269,7 +272,11 @@ fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathB
     for (k, v) in env {
         cmd.env(k, v);
     }
-    match cmd.output() {
+    // Stopped with the run; the loop in `verify` then ends the run without counting the check.
+    let Ok(output) = crate::stop::output(&mut cmd) else {
+        return Vec::new();
+    };
+    match output {
         Ok(out) if out.status.success() => Vec::new(),
         Ok(out) => {
             let text = format!(
