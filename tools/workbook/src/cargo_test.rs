@@ -299,12 +299,19 @@ fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
 /// True when the chapter's test binary has never been built in this place: the next build
 /// compiles every dependency.
 fn first_build(place: &Place<'_>, chapter: &Chapter) -> bool {
-    let build_dir = place
+    let Some(build_dir) = place
         .env
         .iter()
         .find(|(k, _)| *k == "CARGO_BUILD_BUILD_DIR")
         .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| crate::scratch::learner_build_dir(place.dir));
+        .or_else(|| {
+            crate::cargo_dirs::of(place.dir)
+                .ok()
+                .map(|d| d.build.clone())
+        })
+    else {
+        return true;
+    };
     let prefix = format!("{}-", chapter.test_target());
     std::fs::read_dir(build_dir.join("debug/deps"))
         .map(|entries| {

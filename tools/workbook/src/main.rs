@@ -13,6 +13,7 @@
 
 mod bench;
 mod book;
+mod cargo_dirs;
 mod cargo_test;
 mod compose_redis;
 mod doctor;

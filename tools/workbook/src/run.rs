@@ -30,8 +30,7 @@ pub(crate) async fn run(
         Some(scratch) => (scratch.place(), scratch.target.clone()),
         None => (
             crate::cargo_test::Place::learner(root),
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| root.join("target"), std::path::PathBuf::from),
+            crate::cargo_dirs::of(root)?.target.clone(),
         ),
     };
     let dir = place.dir.to_path_buf();

@@ -129,7 +129,7 @@ impl Scratch {
             // cargo puts a binary here only when it compiles it, so a shared folder could hand
             // a test another copy's binary.
             target,
-            build_dir: learner_build_dir(root),
+            build_dir: crate::cargo_dirs::of(root)?.build.clone(),
         })
     }
 
@@ -157,22 +157,6 @@ impl Scratch {
     pub(crate) fn binary(&self, package: &str) -> PathBuf {
         self.target.join("debug").join(package)
     }
-}
-
-/// Where the learner's workspace at `root` keeps cargo's intermediate artifacts: as cargo
-/// decides it, `CARGO_BUILD_BUILD_DIR`, else `CARGO_TARGET_DIR`, else `target/`.
-pub(crate) fn learner_build_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_BUILD_BUILD_DIR")
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The workspace manifest of a scratch copy: the root one, plus a profile setting for the
