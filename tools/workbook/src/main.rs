@@ -18,6 +18,7 @@ mod cargo_test;
 mod compose_redis;
 mod doctor;
 mod files;
+mod git_files;
 mod lab_cmd;
 mod learner;
 mod manifest;

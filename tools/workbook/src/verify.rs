@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::book;
-use crate::cargo_test::{self, Docker, Place, Show, Verdict};
+use crate::cargo_test::{self, Docker, Show, Verdict};
 use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
 
@@ -383,10 +383,12 @@ fn check_book(ctx: &Ctx<'_>) -> Result<Problems> {
 
 // ---- each chapter's checks ----
 
-/// The starter as the learner receives it: it must compile, and every test must fail.
+/// The starter as the learner receives it (the committed one, in its scratch copy, whatever the
+/// working tree holds): it must compile, and every test must fail.
 fn check_starter_fails<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
     Box::pin(async move {
-        let place = Place::learner(ctx.root);
+        let scratch = Scratch::prepare(ctx.root, chapter, Version::Starter)?;
+        let place = scratch.place();
         let report =
             cargo_test::run_with_docker(&place, chapter, Show::Nothing, Docker::Required).await?;
         ctx.note(format!("{} tests", report.tests.len()));
