@@ -439,9 +439,10 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
             );
         } else {
             let passed = report.count(Verdict::Passed);
-            let skipped = report.count(Verdict::Skipped);
-            // Skipped tests are not part of the bar: they neither passed nor failed.
-            let total = report.tests.len();
+            let skipped = report.count(Verdict::Skipped) + report.count(Verdict::Ignored);
+            // Skipped tests are not part of the bar, nor of its total: they neither passed nor
+            // failed, as the note beside it says.
+            let total = report.tests.len() - skipped;
             let skipped_note = if skipped > 0 {
                 format!("  ({skipped} skipped: did not run)")
             } else {
