@@ -19,20 +19,20 @@ serve:
     @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@$WORKBOOK_MDBOOK_QUIZ
     mdbook serve book --port 4000
 
-# run a chapter's tests against your code: `just test chapter1` (add --solution for the reference)
+# run a chapter's tests against your code: `just test chapter1`, one section's: `just test chapter1 1.2` (add --solution for the reference)
 [no-exit-message]
 test chapter="" *args:
     @{{wb}} test {{chapter}} {{args}}
 
-# re-run a chapter's tests on every save
+# re-run a chapter's tests (or one section's: `just watch chapter1 1.2`) on every save
 [no-exit-message]
-watch chapter="":
-    @{{wb}} watch {{chapter}}
+watch chapter="" *args:
+    @{{wb}} watch {{chapter}} {{args}}
 
-# the next hint for the first failing test
+# the next hint for the first failing test (of one section: `just hint chapter1 1.2`)
 [no-exit-message]
-hint chapter="":
-    @{{wb}} hint {{chapter}}
+hint chapter="" *args:
+    @{{wb}} hint {{chapter}} {{args}}
 
 # every chapter: tests passing out of total
 [no-exit-message]

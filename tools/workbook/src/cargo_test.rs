@@ -7,6 +7,7 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
+use crate::crash::{self, Crash};
 use crate::manifest::Chapter;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -39,11 +40,26 @@ pub(crate) struct Report {
     pub timed_out: bool,
     /// cargo's stderr, kept when it is not shown live.
     pub stderr: String,
+    /// Set when the test program crashed (or exited) before every test had reported, or failed
+    /// with no failing test: never a pass, whatever the verdicts say.
+    #[serde(default)]
+    pub crash: Option<Crash>,
 }
 
 impl Report {
     pub(crate) fn count(&self, verdict: Verdict) -> usize {
         self.tests.values().filter(|v| **v == verdict).count()
+    }
+
+    /// Green: it built, nothing failed, hung or crashed, and every test ran (a skipped test
+    /// proved nothing).
+    pub(crate) fn green(&self) -> bool {
+        !self.build_failed
+            && !self.timed_out
+            && self.crash.is_none()
+            && self.count(Verdict::Failed) == 0
+            && self.count(Verdict::Skipped) == 0
+            && self.count(Verdict::Passed) > 0
     }
 
     /// Turns the "ok" of each test that recorded a skip into [`Verdict::Skipped`].
@@ -106,23 +122,29 @@ impl<'a> Place<'a> {
 /// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in two steps: first it
 /// builds them, with no time limit (a first build on a slow laptop takes minutes, and a build is
 /// not a hang); then it runs them under the chapter's time limit, which therefore only ever
-/// measures the tests.
-pub(crate) async fn run(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Report> {
-    run_with_docker(place, chapter, show, Docker::MaySkip).await
-}
-
-/// [`run`], saying whether container tests may skip where no Docker engine runs.
+/// measures the tests. `docker` says whether container tests may skip where no Docker engine
+/// runs.
 pub(crate) async fn run_with_docker(
     place: &Place<'_>,
     chapter: &Chapter,
     show: Show,
     docker: Docker,
 ) -> Result<Report> {
+    run_only(place, chapter, show, docker, None).await
+}
+
+/// [`run_with_docker`] for the tests whose names contain `only` (a section's module and `::`,
+/// `s1_2_drain::`), or all of them.
+pub(crate) async fn run_only(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    show: Show,
+    docker: Docker,
+    only: Option<&str>,
+) -> Result<Report> {
     if let Some(failed) = build_step(place, chapter, show).await? {
         return Ok(failed);
     }
-    let test_target = chapter.test_target();
-    let base = base_args(place, chapter, &test_target);
     let live = show == Show::Build;
     // 2. Run, under the time limit.
     if show == Show::Note {
@@ -136,6 +158,67 @@ pub(crate) async fn run_with_docker(
             chapter.number
         );
     }
+    let filter: Vec<&str> = only.into_iter().collect();
+    let Some(run) = test_run(place, chapter, docker, live, chapter.time_limit(), &filter).await?
+    else {
+        return Ok(Report {
+            timed_out: true,
+            ..Report::default()
+        });
+    };
+    let TestRun {
+        out,
+        err,
+        status,
+        mut report,
+    } = run;
+    report.stderr = err;
+    // libtest reports failures with exit code 101 too; a program that never said "running N
+    // tests" failed before any test ran (cargo itself failed).
+    let started = out.lines().any(|l| l.starts_with("running "));
+    if !status.success() && !started {
+        report.build_failed = true;
+        report.first_error = first_compile_error(&report.stderr);
+        return Ok(report);
+    }
+    // A program that ended without libtest's summary, or failed with no failure to show for
+    // it, crashed: never a pass.
+    let finished = out.lines().any(|l| l.starts_with("test result:"));
+    if !finished || (!status.success() && report.count(Verdict::Failed) == 0) {
+        recover(
+            place,
+            chapter,
+            docker,
+            only,
+            show,
+            status.success(),
+            &mut report,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// One run of the built test program: what it printed, how cargo ended, and the verdicts.
+struct TestRun {
+    out: String,
+    err: String,
+    status: std::process::ExitStatus,
+    report: Report,
+}
+
+/// `cargo test … -- <libtest_args>` under `limit`, read into a report (skips marked, panic
+/// messages from stderr kept). `None` if it was stopped at the limit.
+async fn test_run(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    docker: Docker,
+    live: bool,
+    limit: std::time::Duration,
+    libtest_args: &[&str],
+) -> Result<Option<TestRun>> {
+    let test_target = chapter.test_target();
+    let base = base_args(place, chapter, &test_target);
     let skips = tempdir_for_skips()?;
     let mut command = cargo(place, &base);
     command
@@ -149,16 +232,14 @@ pub(crate) async fn run_with_docker(
         ])
         // With TEST_LOG the children's output is echoed live; libtest must not hold it back.
         .args(test_support::test_log_enabled().then_some("--nocapture"))
+        .args(libtest_args)
         .env(test_support::SKIPS_ENV, skips.path());
     if chapter.docker && docker == Docker::Required {
         command.env("WORKBOOK_REQUIRE_DOCKER", "1");
     }
-    let (out, err, status) = supervise(command, live, Some(chapter.time_limit())).await?;
+    let (out, err, status) = supervise(command, live, Some(limit)).await?;
     let Some(status) = status else {
-        return Ok(Report {
-            timed_out: true,
-            ..Report::default()
-        });
+        return Ok(None);
     };
     let mut report = parse(&out);
     // With TEST_LOG (`--nocapture`) libtest prints no failure blocks: the panic messages went
@@ -168,15 +249,116 @@ pub(crate) async fn run_with_docker(
             report.messages.entry(name).or_insert(message);
         }
     }
-    report.stderr = err;
     report.mark_skipped(&test_support::recorded_skips(skips.path()));
-    // libtest reports failures with exit code 101 too; a run that printed no test line failed
-    // before any test ran.
-    if !status.success() && report.tests.is_empty() {
-        report.build_failed = true;
-        report.first_error = first_compile_error(&report.stderr);
+    Ok(Some(TestRun {
+        out,
+        err,
+        status,
+        report,
+    }))
+}
+
+/// After a crash (see [`crate::crash`]): every test of the program that never reported, and
+/// every failure whose message was lost, is run again on its own, so that each gets a verdict
+/// and a message, and the tests that crash the program are named.
+async fn recover(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    docker: Docker,
+    only: Option<&str>,
+    show: Show,
+    succeeded: bool,
+    report: &mut Report,
+) -> Result<()> {
+    let how = crash::how_it_ended(&report.stderr, succeeded);
+    let mut overflowed = crash::overflowed(&report.stderr);
+    let deadline = std::time::Instant::now() + chapter.time_limit();
+    let mut list_args = vec!["--list", "--format", "terse"];
+    list_args.extend(only);
+    let listed = test_run(
+        place,
+        chapter,
+        docker,
+        false,
+        chapter.time_limit(),
+        &list_args,
+    )
+    .await?
+    .map(|listing| crash::listed(&listing.out))
+    .unwrap_or_default();
+    let unreported: Vec<String> = listed
+        .into_iter()
+        .filter(|t| !report.tests.contains_key(t))
+        .collect();
+    let lost: Vec<String> = report
+        .tests
+        .iter()
+        .filter(|(name, v)| **v == Verdict::Failed && !report.messages.contains_key(*name))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut again: Vec<&String> = lost.iter().chain(&unreported).collect();
+    again.sort_by_key(|name| (chapter.order_of(name), name.as_str()));
+    if show != Show::Nothing && !again.is_empty() {
+        eprintln!(
+            "The test program crashed: {how}. Running the {} test(s) it did not finish, or whose \
+             message it lost, again, one at a time, to find out which crashes it…",
+            again.len()
+        );
     }
-    Ok(report)
+    let mut found = Crash {
+        how: how.clone(),
+        unfinished: unreported.len(),
+        ..Crash::default()
+    };
+    for name in again {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let alone = if left.is_zero() {
+            None
+        } else {
+            test_run(place, chapter, docker, false, left, &["--exact", name]).await?
+        };
+        let Some(alone) = alone else {
+            report.tests.insert(name.clone(), Verdict::Failed);
+            report.messages.entry(name.clone()).or_insert_with(|| {
+                format!(
+                    "The test program crashed ({how}) before this test reported, and there was \
+                     no time left to run it again on its own."
+                )
+            });
+            found.unknown.push(name.clone());
+            continue;
+        };
+        overflowed.extend(crash::overflowed(&alone.err));
+        match alone.report.tests.get(name) {
+            Some(Verdict::Passed) if lost.contains(name) => {
+                report
+                    .messages
+                    .insert(name.clone(), crash::lost_message(&how));
+            }
+            Some(verdict) => {
+                report.tests.insert(name.clone(), *verdict);
+                for (from, to) in [
+                    (&alone.report.messages, &mut report.messages),
+                    (&alone.report.skip_reasons, &mut report.skip_reasons),
+                ] {
+                    if let Some(text) = from.get(name) {
+                        to.insert(name.clone(), text.clone());
+                    }
+                }
+            }
+            None => {
+                let how_alone = crash::how_it_ended(&alone.err, alone.status.success());
+                report.tests.insert(name.clone(), Verdict::Failed);
+                report.messages.insert(
+                    name.clone(),
+                    crash::crashed_message(name, &how_alone, overflowed.contains(name)),
+                );
+                found.tests.push(name.clone());
+            }
+        }
+    }
+    report.crash = Some(found);
+    Ok(())
 }
 
 /// Builds the chapter's tests without running them; true if they built.
@@ -633,7 +815,7 @@ test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; 
             locked: false,
             cargo: Some(fake_cargo(dir.path(), build, run)),
         };
-        super::run(&place, &chapter(time_limit), Show::Nothing)
+        super::run_with_docker(&place, &chapter(time_limit), Show::Nothing, Docker::MaySkip)
             .await
             .unwrap()
     }

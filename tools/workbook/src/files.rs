@@ -63,8 +63,9 @@ pub(crate) fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCod
     for file in &chapter.files {
         let rel = format!("exercises/{}/{file}", chapter.folder);
         let starter = git_show(root, &rev, &rel)?;
-        let current = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
-        if current != starter {
+        // Bytes, not text: a learner's file is backed up exactly, whatever it holds.
+        let current = std::fs::read(root.join(&rel)).ok();
+        if current.as_deref() != Some(starter.as_bytes()) {
             changed.push((rel, starter, current));
         }
     }
@@ -90,7 +91,9 @@ pub(crate) fn reset(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitCod
     // Outside target/, so that `cargo clean` cannot delete a learner's work.
     let backup = backups_dir(root).join(format!("{}-{}", chapter.folder, stamp()));
     for (rel, starter, current) in &changed {
-        back_up(&backup, rel, current)?;
+        if let Some(current) = current {
+            back_up(&backup, rel, current)?;
+        }
         std::fs::write(root.join(rel), starter).with_context(|| format!("restoring {rel}"))?;
     }
     println!(
@@ -113,7 +116,7 @@ fn go_ahead(yes: bool, recipe: &str, chapter: &Chapter, question: &str) -> Resul
 }
 
 /// Saves `text`, the learner's version of `rel`, at the same path under the folder `backup`.
-fn back_up(backup: &Path, rel: &str, text: &str) -> Result<()> {
+fn back_up(backup: &Path, rel: &str, text: &[u8]) -> Result<()> {
     let saved = backup.join(rel);
     std::fs::create_dir_all(saved.parent().expect("a file path has a parent"))?;
     std::fs::write(&saved, text).with_context(|| format!("backing up {rel}"))
@@ -174,7 +177,7 @@ pub(crate) fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitC
     let mut files = Vec::new();
     for file in &chapter.files {
         let rel = format!("exercises/{}/{file}", chapter.folder);
-        if let Ok(saved) = std::fs::read_to_string(backup.join(&rel)) {
+        if let Ok(saved) = std::fs::read(backup.join(&rel)) {
             files.push((rel, saved));
         }
     }
@@ -193,7 +196,7 @@ pub(crate) fn restore(root: &Path, chapter: &Chapter, yes: bool) -> Result<ExitC
     let before = backups_dir(root).join(format!("{}-{}-before-restore", chapter.folder, stamp()));
     for (rel, saved) in &files {
         let current = root.join(rel);
-        if let Ok(text) = std::fs::read_to_string(&current) {
+        if let Ok(text) = std::fs::read(&current) {
             back_up(&before, rel, &text)?;
         }
         std::fs::write(&current, saved).with_context(|| format!("restoring {rel}"))?;

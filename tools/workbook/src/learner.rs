@@ -12,11 +12,13 @@ use crate::cargo_test::{self, Place, Report, Show, Verdict};
 use crate::manifest::{Chapter, Manifest, Section, Status};
 use crate::scratch::{Scratch, Version};
 
-/// Runs the chapter's tests against the learner's code (or the solution) and prints them by
-/// section, the first failure's explanation, and one summary line.
+/// Runs the chapter's tests (or one section's) against the learner's code (or the solution)
+/// and prints them by section, the failures of the first failing section explained, and one
+/// summary line.
 pub(crate) async fn test(
     root: &Path,
     chapter: &Chapter,
+    section: Option<&Section>,
     solution: bool,
     repeat: u32,
 ) -> Result<ExitCode> {
@@ -26,9 +28,9 @@ pub(crate) async fn test(
         if repeat > 1 {
             println!("── run {run} of {repeat}");
         }
-        let report = run_tests(root, chapter, solution, Show::Build).await?;
-        print_report(chapter, &report);
-        if !passed(&report) {
+        let report = run_tests(root, chapter, section, solution, Show::Build).await?;
+        print_report(chapter, section, &report);
+        if !report.green() {
             all_green = false;
             if repeat > 1 {
                 println!("stopped at run {run} of {repeat}: it had a failure");
@@ -46,34 +48,83 @@ pub(crate) async fn test(
     })
 }
 
-/// Green: it built, nothing failed or hung, and every test ran (a skipped test proved nothing).
-fn passed(report: &Report) -> bool {
-    !report.build_failed
-        && !report.timed_out
-        && report.count(Verdict::Failed) == 0
-        && report.count(Verdict::Skipped) == 0
-        && report.count(Verdict::Passed) > 0
+/// The section a learner named after the chapter (`just test chapter3 3.1`): its id (`3.1`)
+/// or its tests' module (`s3_1_config`). An unknown one, or one without tests, is an error that
+/// lists the chapter's sections with the command for each.
+pub(crate) fn find_section<'c>(
+    chapter: &'c Chapter,
+    name: Option<&str>,
+    recipe: &str,
+) -> Result<Option<&'c Section>> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let found = chapter
+        .sections
+        .iter()
+        .find(|s| s.id == name.trim_start_matches(['s', 'S']) || s.tests.as_deref() == Some(name));
+    match found {
+        Some(section) if section.tests.is_some() => Ok(Some(section)),
+        _ => {
+            let mut list = String::new();
+            for s in chapter.sections.iter().filter(|s| s.tests.is_some()) {
+                list.push_str(&format!(
+                    "\n  {:<5} {:<44} just {recipe} chapter{} {}",
+                    s.id, s.title, chapter.number, s.id
+                ));
+            }
+            let why = if found.is_some() {
+                "has no tests (it is read, not tested)"
+            } else {
+                "is not one of its sections"
+            };
+            anyhow::bail!(
+                "section {name:?} of chapter {} {why}. The sections with tests:{list}\n\nOr \
+                 every section at once: `just {recipe} chapter{}`.",
+                chapter.number,
+                chapter.number
+            )
+        }
+    }
 }
 
-/// Runs the tests of the learner's code in place, or of the solution in its scratch copy.
+/// The libtest filter that selects a section's tests: its module and `::`.
+fn filter(section: Option<&Section>) -> Option<String> {
+    section
+        .and_then(|s| s.tests.as_ref())
+        .map(|m| format!("{m}::"))
+}
+
+/// Runs the tests (all, or one section's) of the learner's code in place, or of the solution in
+/// its scratch copy.
 pub(crate) async fn run_tests(
     root: &Path,
     chapter: &Chapter,
+    section: Option<&Section>,
     solution: bool,
     show: Show,
 ) -> Result<Report> {
+    let only = filter(section);
+    let docker = cargo_test::Docker::MaySkip;
     if solution {
         let scratch = Scratch::prepare(root, chapter, Version::Solution)?;
-        cargo_test::run(&scratch.place(), chapter, show).await
+        cargo_test::run_only(&scratch.place(), chapter, show, docker, only.as_deref()).await
     } else {
-        let report = cargo_test::run(&Place::learner(root), chapter, show).await?;
-        save_run(root, chapter, &report);
+        let place = Place::learner(root);
+        let report = cargo_test::run_only(&place, chapter, show, docker, only.as_deref()).await?;
+        save_run(root, chapter, section, &report);
         Ok(report)
     }
 }
 
-/// Prints the tests grouped by section, the first failure, and the summary line.
-pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
+/// `just test chapter1 1.2`, to run only that section's tests.
+fn section_command(chapter: &Chapter, section: &Section) -> String {
+    format!("just test chapter{} {}", chapter.number, section.id)
+}
+
+/// Prints the tests grouped by section (only `section`'s, when one was named), every failure
+/// of the first failing section (the first first), and the summary line.
+pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report: &Report) {
     let n = chapter.number;
     if report.timed_out {
         println!(
@@ -109,7 +160,12 @@ pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
         ("", "", "", "", "")
     };
     println!();
-    for section in chapter.sections.iter().filter(|s| s.tests.is_some()) {
+    let shown = chapter
+        .sections
+        .iter()
+        .filter(|s| s.tests.is_some())
+        .filter(|s| section.is_none_or(|only| only.id == s.id));
+    for section in shown {
         let tests: Vec<_> = report
             .tests
             .iter()
@@ -167,7 +223,11 @@ pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
         }
     }
 
-    if let Some(first) = first_failure(chapter, report) {
+    if let Some(crash) = &report.crash {
+        println!("\n{red}{}{reset}", crash.sentence());
+    }
+    let failures = failures_to_explain(chapter, report);
+    if let Some(first) = failures.first().copied() {
         let message = report
             .messages
             .get(first)
@@ -184,13 +244,31 @@ pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
             for line in message.lines() {
                 println!("  {line}");
             }
-            if let Some(section) = blamed_section(chapter, first, message) {
-                println!("\nRead {}", section.where_to_read());
+            let others = failures.len() - 1;
+            for (i, name) in failures.iter().skip(1).enumerate() {
+                println!(
+                    "\n{red}Also failing in this section{reset} ({} of {others}): {name}",
+                    i + 1
+                );
+                let message = report
+                    .messages
+                    .get(*name)
+                    .map_or("(no message)", String::as_str);
+                for line in message.lines() {
+                    println!("  {line}");
+                }
             }
+            if let Some(blamed) = blamed_section(chapter, first, message) {
+                println!("\nRead {}", blamed.where_to_read());
+                println!("Only its tests: `{}`.", section_command(chapter, blamed));
+            }
+            let named = section.map(|s| format!(" {}", s.id)).unwrap_or_default();
             println!(
-                "Stuck? `just hint chapter{n}` gives a hint; `TEST_LOG=1 just test chapter{n}` shows the output of the programs the tests start."
+                "Stuck? `just hint chapter{n}{named}` gives a hint; `TEST_LOG=1 just test chapter{n}{named}` shows the output of the programs the tests start."
             );
         }
+    } else if report.crash.is_some() {
+        // Said above; nothing passes when the program crashed.
     } else if report.count(Verdict::Passed) > 0 && report.count(Verdict::Skipped) == 0 {
         println!(
             "\n{green}Every test passes.{reset} Compare with the reference: `just solution chapter{n}`."
@@ -203,7 +281,11 @@ pub(crate) fn print_report(chapter: &Chapter, report: &Report) {
     } else {
         println!("\nNo tests ran: is the chapter's tests/ folder there?");
     }
-    println!("{}", summary_line(n, report));
+    let mut summary = summary_line(n, report);
+    if let Some(section) = section {
+        summary = summary.replacen(':', &format!(", section {}:", section.id), 1);
+    }
+    println!("{summary}");
 }
 
 /// `chapter 3: 0 passed, 13 failed, 7 skipped (no Docker engine: start it, then run again)`.
@@ -225,6 +307,9 @@ pub(crate) fn summary_line(n: u32, report: &Report) -> String {
             ", {skipped} skipped ({}: start it, then run again)",
             reasons.join(", ")
         ));
+    }
+    if report.crash.is_some() {
+        line.push_str(" (the test program crashed)");
     }
     line
 }
@@ -275,16 +360,33 @@ fn named_sections(message: &str) -> Vec<String> {
 
 /// The failing test that comes first in the book's order.
 fn first_failure<'r>(chapter: &Chapter, report: &'r Report) -> Option<&'r str> {
-    report
+    failures_to_explain(chapter, report).first().copied()
+}
+
+/// Every failing test of the first failing section, in the book's order: the first failure,
+/// then the others of its section, so that two mistakes in one section take one run to see.
+fn failures_to_explain<'r>(chapter: &Chapter, report: &'r Report) -> Vec<&'r str> {
+    let mut failed: Vec<&str> = report
         .tests
         .iter()
         .filter(|(_, v)| **v == Verdict::Failed)
         .map(|(name, _)| name.as_str())
-        .min_by_key(|name| (chapter.order_of(name), *name))
+        .collect();
+    failed.sort_by_key(|name| (chapter.order_of(name), *name));
+    let Some(first) = failed.first().copied() else {
+        return failed;
+    };
+    let module = |name: &str| name.split("::").next().map(str::to_owned);
+    failed.retain(|name| module(name) == module(first));
+    failed
 }
 
 /// Re-runs the tests whenever a file under the chapter's folder changes.
-pub(crate) async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+pub(crate) async fn watch(
+    root: &Path,
+    chapter: &Chapter,
+    section: Option<&Section>,
+) -> Result<ExitCode> {
     use notify::{RecursiveMode, Watcher};
     chapter.ensure_ready()?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -308,8 +410,8 @@ pub(crate) async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         .with_context(|| format!("watching {}", dir.display()))?;
     loop {
         print!("\x1b[2J\x1b[H");
-        let report = run_tests(root, chapter, false, Show::Build).await?;
-        print_report(chapter, &report);
+        let report = run_tests(root, chapter, section, false, Show::Build).await?;
+        print_report(chapter, section, &report);
         println!("\nWatching {} for changes. Ctrl-C to stop.", dir.display());
         tokio::select! {
             got = rx.recv() => if got.is_none() { return Ok(ExitCode::SUCCESS) },
@@ -321,20 +423,26 @@ pub(crate) async fn watch(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     }
 }
 
-/// Shows the next hint of the section of the first failing test.
-pub(crate) async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+/// Shows the next hint of the section of the first failing test (of `section`'s tests, when
+/// one was named).
+pub(crate) async fn hint(
+    root: &Path,
+    chapter: &Chapter,
+    only: Option<&Section>,
+) -> Result<ExitCode> {
     chapter.ensure_ready()?;
     let n = chapter.number;
-    let report = match last_run(root, chapter) {
+    let report = match last_run(root, chapter, only) {
         Some(report) => {
             println!(
-                "Using the result of your last `just test chapter{n}` (no file has changed since)."
+                "Using the result of your last `just test chapter{n}{}` (no file has changed since).",
+                only.map(|s| format!(" {}", s.id)).unwrap_or_default()
             );
             report
         }
         None => {
             println!("Running chapter {n}'s tests to find the first failure…");
-            run_tests(root, chapter, false, Show::Note).await?
+            run_tests(root, chapter, only, false, Show::Note).await?
         }
     };
     if report.build_failed {
@@ -349,7 +457,17 @@ pub(crate) async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let Some(first) = first_failure(chapter, &report) else {
-        println!("Every test of chapter {n} passes: no hint needed.");
+        if let Some(crash) = &report.crash {
+            println!(
+                "{}\n`just test chapter{n}` shows the run.",
+                crash.sentence()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        match only {
+            Some(s) => println!("Every test of section {} passes: no hint needed.", s.id),
+            None => println!("Every test of chapter {n} passes: no hint needed."),
+        }
         return Ok(ExitCode::SUCCESS);
     };
     let message = report.messages.get(first).map_or("", String::as_str);
@@ -402,7 +520,8 @@ pub(crate) async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         );
         *count += 1;
         if *count < list.len() {
-            println!("\nRun `just hint chapter{n}` again for a more detailed one.");
+            let named = only.map(|s| format!(" {}", s.id)).unwrap_or_default();
+            println!("\nRun `just hint chapter{n}{named}` again for a more detailed one.");
         }
     }
     if let Some(parent) = state_path.parent() {
@@ -410,6 +529,7 @@ pub(crate) async fn hint(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     }
     std::fs::write(&state_path, toml::to_string(&shown)?)?;
     println!("\nRead {}", section.where_to_read());
+    println!("Only its tests: `{}`.", section_command(chapter, section));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -426,7 +546,7 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
             println!("{label:<24} {:<20}  not written yet", "");
             continue;
         }
-        let report = run_tests(root, chapter, false, Show::Note).await?;
+        let report = run_tests(root, chapter, None, false, Show::Note).await?;
         if report.build_failed {
             println!(
                 "{label:<24} {:<20}  does not compile: `just test chapter{}`",
@@ -443,7 +563,12 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
             // Skipped tests are not part of the bar, nor of its total: they neither passed nor
             // failed, as the note beside it says.
             let total = report.tests.len() - skipped;
-            let skipped_note = if skipped > 0 {
+            let skipped_note = if report.crash.is_some() {
+                format!(
+                    "  (the test program crashed: `just test chapter{}`)",
+                    chapter.number
+                )
+            } else if skipped > 0 {
                 format!("  ({skipped} skipped: did not run)")
             } else {
                 String::new()
@@ -457,18 +582,21 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// The report of the learner's last run of this chapter, if no file of the chapter (nor the
-/// manifest) has changed since.
-fn last_run(root: &Path, chapter: &Chapter) -> Option<Report> {
+/// The report of the learner's last run of this chapter (of the same section, or of every
+/// one), if no file of the chapter (nor the manifest) has changed since.
+fn last_run(root: &Path, chapter: &Chapter, section: Option<&Section>) -> Option<Report> {
     let text = std::fs::read_to_string(last_run_path(root, chapter)).ok()?;
     let saved: SavedRun = toml::from_str(&text).ok()?;
-    (saved.fingerprint == fingerprint(root, chapter)).then_some(saved.report)
+    (saved.fingerprint == fingerprint(root, chapter)
+        && saved.section.as_deref() == section.map(|s| s.id.as_str()))
+    .then_some(saved.report)
 }
 
 /// Keeps the report of a run of the learner's code for `just hint`.
-fn save_run(root: &Path, chapter: &Chapter, report: &Report) {
+fn save_run(root: &Path, chapter: &Chapter, section: Option<&Section>, report: &Report) {
     let saved = SavedRun {
         fingerprint: fingerprint(root, chapter),
+        section: section.map(|s| s.id.clone()),
         report: report.clone(),
     };
     let path = last_run_path(root, chapter);
@@ -481,6 +609,9 @@ fn save_run(root: &Path, chapter: &Chapter, report: &Report) {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedRun {
     fingerprint: String,
+    /// The section the run was limited to, if any.
+    #[serde(default)]
+    section: Option<String>,
     report: Report,
 }
 
@@ -573,7 +704,7 @@ mod tests {
             summary_line(3, &report),
             "chapter 3: 0 passed, 1 failed, 2 skipped (no Docker engine: start it, then run again)"
         );
-        assert!(!passed(&report));
+        assert!(!report.green());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! just test chapter1       cargo test for the chapter, read back as sections and one summary line
+//! just test chapter1 1.2   the same for one section's tests
 //! just hint chapter1       the next hint for the first failing test
 //! just progress            every chapter: passed / total
 //! just verify              solutions pass, starters fail, lint, the book, the schedules
@@ -16,6 +17,7 @@ mod book;
 mod cargo_dirs;
 mod cargo_test;
 mod compose_redis;
+mod crash;
 mod doctor;
 mod files;
 mod git_files;
@@ -46,10 +48,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a chapter's tests and say what to read for the first failure.
+    /// Run a chapter's tests (or one section's) and say what to read for the first failure.
     Test {
         /// chapter1, ch1, ch01, 1, or its topic (shutdown).
         chapter: Option<String>,
+        /// Only this section's tests: 1.2 (or its tests' module, s1_2_drain).
+        section: Option<String>,
         /// Run them against the reference solution instead of your code.
         #[arg(long)]
         solution: bool,
@@ -57,10 +61,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: u32,
     },
-    /// Re-run a chapter's tests every time you save a file.
-    Watch { chapter: Option<String> },
-    /// Show the next hint for the first failing test.
-    Hint { chapter: Option<String> },
+    /// Re-run a chapter's tests (or one section's) every time you save a file.
+    Watch {
+        chapter: Option<String>,
+        /// Only this section's tests: 1.2.
+        section: Option<String>,
+    },
+    /// Show the next hint for the first failing test (of one section's tests, if named).
+    Hint {
+        chapter: Option<String>,
+        /// Only this section's tests: 1.2.
+        section: Option<String>,
+    },
     /// Every chapter: tests passing out of total.
     Progress,
     /// Show the difference between your files and the solution.
@@ -140,8 +152,8 @@ impl Command {
     fn without_empty_chapter(mut self) -> Self {
         match &mut self {
             Command::Test { chapter, .. }
-            | Command::Watch { chapter }
-            | Command::Hint { chapter }
+            | Command::Watch { chapter, .. }
+            | Command::Hint { chapter, .. }
             | Command::Solution { chapter }
             | Command::Reset { chapter, .. }
             | Command::Restore { chapter, .. }
@@ -200,17 +212,23 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Test {
             chapter,
+            section,
             solution,
             repeat,
         } => {
             let chapter = manifest.find_for(chapter.as_deref(), "test")?;
-            learner::test(&root, chapter, solution, repeat).await
+            let section = learner::find_section(chapter, section.as_deref(), "test")?;
+            learner::test(&root, chapter, section, solution, repeat).await
         }
-        Command::Watch { chapter } => {
-            learner::watch(&root, manifest.find_for(chapter.as_deref(), "watch")?).await
+        Command::Watch { chapter, section } => {
+            let chapter = manifest.find_for(chapter.as_deref(), "watch")?;
+            let section = learner::find_section(chapter, section.as_deref(), "watch")?;
+            learner::watch(&root, chapter, section).await
         }
-        Command::Hint { chapter } => {
-            learner::hint(&root, manifest.find_for(chapter.as_deref(), "hint")?).await
+        Command::Hint { chapter, section } => {
+            let chapter = manifest.find_for(chapter.as_deref(), "hint")?;
+            let section = learner::find_section(chapter, section.as_deref(), "hint")?;
+            learner::hint(&root, chapter, section).await
         }
         Command::Progress => learner::progress(&root, &manifest).await,
         Command::Solution { chapter } => {

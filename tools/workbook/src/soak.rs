@@ -39,7 +39,7 @@ pub(crate) async fn soak(
             chapter.number, chapter.title
         );
         let chapter_started = Instant::now();
-        let code = crate::learner::test(root, chapter, true, runs).await?;
+        let code = crate::learner::test(root, chapter, None, true, runs).await?;
         if code != ExitCode::SUCCESS {
             println!(
                 "\nsoak FAILED: chapter {} failed within {runs} run(s) of its solution (above); \

@@ -411,6 +411,10 @@ fn check_starter_fails<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> 
                     passing.join("\n")
                 ));
             }
+            // A test the crash left without a verdict has not been seen to fail.
+            if let Some(crash) = report.crash.as_ref().filter(|c| !c.unknown.is_empty()) {
+                problems.push(format!("on the starter, {}", crash.sentence()));
+            }
             if report.tests.is_empty() {
                 problems.push("no tests ran".to_owned());
             }
@@ -459,6 +463,9 @@ fn check_solution_passes<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a
                     let message = report.messages.get(name).cloned().unwrap_or_default();
                     problems.push(format!("{name} {verdict:?}: {message}"));
                 }
+            }
+            if let Some(crash) = &report.crash {
+                problems.push(format!("on the solution, {}", crash.sentence()));
             }
             if report.tests.is_empty() {
                 problems.push("no tests ran".to_owned());

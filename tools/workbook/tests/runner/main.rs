@@ -1,0 +1,14 @@
+//! The runner end to end: the real `workbook` binary on the fixture workbook (tests/fixture/),
+//! through the harness in tests/common/. Run with `cargo test -p workbook --test runner`.
+//!
+//! One module per promise the runner makes to a learner. Each test says which promise it holds;
+//! each fails when the runner breaks it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod build;
+mod crash;
+mod files;
+mod sections;
+mod verdicts;
