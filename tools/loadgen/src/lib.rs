@@ -414,5 +414,8 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         "m" => n * 60.0,
         _ => bail!("{text:?}: unknown unit {unit:?} (use ms, s or m)"),
     };
-    Ok(Duration::from_secs_f64(seconds))
+    // `from_secs_f64` panics past u64::MAX seconds (`--duration 99999999999999999999`).
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .with_context(|| format!("{text:?} is too long"))
 }

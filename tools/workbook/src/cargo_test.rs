@@ -485,12 +485,19 @@ fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
 /// True when the chapter's test binary has never been built in this place: the next build
 /// compiles every dependency.
 fn first_build(place: &Place<'_>, chapter: &Chapter) -> bool {
-    let build_dir = place
+    let Some(build_dir) = place
         .env
         .iter()
         .find(|(k, _)| *k == "CARGO_BUILD_BUILD_DIR")
         .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| crate::scratch::learner_build_dir(place.dir));
+        .or_else(|| {
+            crate::cargo_dirs::of(place.dir)
+                .ok()
+                .map(|d| d.build.clone())
+        })
+    else {
+        return true;
+    };
     let prefix = format!("{}-", chapter.test_target());
     std::fs::read_dir(build_dir.join("debug/deps"))
         .map(|entries| {
@@ -592,11 +599,11 @@ async fn supervise(
                 Ok((String::new(), String::new(), None))
             }
         },
-        () = stop_requested() => {
+        () = crate::stop::requested() => {
             // cargo runs in its own process group, which also means the terminal's Ctrl-C
             // does not reach it: pass it on.
             kill();
-            Err(Interrupted.into())
+            Err(crate::stop::Stopped.into())
         }
     }
 }
@@ -634,27 +641,6 @@ pub(crate) fn first_compile_error(stderr: &str) -> Option<String> {
         block.pop();
     }
     Some(block.join("\n"))
-}
-
-/// The learner pressed Ctrl-C (or the runner was sent SIGTERM) while tests were running.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped by Ctrl-C; the tests and every process they started were stopped too")]
-pub(crate) struct Interrupted;
-
-/// Completes on SIGINT or SIGTERM to the runner.
-pub(crate) async fn stop_requested() {
-    use tokio::signal::unix::{SignalKind, signal};
-    // If a handler cannot be installed the default action (exit) still applies, which is fine.
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// cargo's lines that say nothing the runner's summary does not say better.

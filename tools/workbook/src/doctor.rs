@@ -178,19 +178,8 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
             }
         }
     }
-    for (port, what) in [
-        (4000, "the book (`just serve`)"),
-        (3000, "the services (`just run`)"),
-    ] {
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            println!("✓ {:<15} free, for {what}", format!("port {port}"));
-        } else {
-            println!(
-                "! {:<15} in use (by {what} already, or another program): stop what uses it, or \
-                 run with PORT=…",
-                format!("port {port}")
-            );
-        }
+    for port in &manifest.ports {
+        port_line(port);
     }
     if let Some(url) = redis_url {
         let reachable = match redis::Client::open(url.as_str()) {
@@ -266,4 +255,39 @@ fn offline_readiness(root: &std::path::Path) {
             "offline"
         ),
     }
+}
+
+/// Whether a port the workbook binds (chapters.toml's `[[port]]`) is free on 127.0.0.1, and if
+/// not, which process holds it.
+fn port_line(port: &crate::manifest::Port) {
+    let label = format!("port {}", port.port);
+    if std::net::TcpListener::bind(("127.0.0.1", port.port)).is_ok() {
+        println!("✓ {label:<15} free, for {}", port.used_by);
+        return;
+    }
+    let holder = listener_of(port.port)
+        .map(|(pid, name)| format!("by {name} (pid {pid})"))
+        .unwrap_or_else(|| "by another program (lsof would name it)".to_owned());
+    println!(
+        "! {label:<15} in use {holder}; needed for {}: stop that, or give ours another port \
+         (PORT=…, LB_PORT=…)",
+        port.used_by
+    );
+}
+
+/// The process listening on TCP `port`, as lsof names it (macOS has it, most Linux too).
+fn listener_of(port: u16) -> Option<(u32, String)> {
+    let out = Command::new("lsof")
+        .args(["-nP", &format!("-iTCP:{port}"), "-sTCP:LISTEN", "-Fpc"])
+        .output()
+        .ok()?;
+    // `p<pid>` then `c<command>`, one field a line.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pid = text
+        .lines()
+        .find_map(|l| l.strip_prefix('p'))?
+        .parse()
+        .ok()?;
+    let name = text.lines().find_map(|l| l.strip_prefix('c'))?.to_owned();
+    Some((pid, name))
 }

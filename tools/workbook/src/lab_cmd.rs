@@ -77,10 +77,13 @@ async fn load(root: &Path, args: &loadgen::LoadArgs) -> Result<ExitCode> {
     args.apply(&mut options);
     let what = format!("load: GET http://127.0.0.1:{}/", options.addr.port());
     let report = loadgen::run_until_ctrl_c(&options, &what).await?;
-    if report
-        .samples
-        .iter()
-        .all(|s| s.outcome == loadgen::Outcome::Refused)
+    // Every request refused (and there were some): nothing listens. A stop before the first
+    // request is no verdict on the lab.
+    if !report.samples.is_empty()
+        && report
+            .samples
+            .iter()
+            .all(|s| s.outcome == loadgen::Outcome::Refused)
     {
         bail!(
             "nothing answers on 127.0.0.1:{}: start the lab first with `just up`",

@@ -416,7 +416,7 @@ pub(crate) async fn watch(
         println!("\nWatching {} for changes. Ctrl-C to stop.", dir.display());
         tokio::select! {
             got = rx.recv() => if got.is_none() { return Ok(ExitCode::SUCCESS) },
-            () = cargo_test::stop_requested() => return Ok(ExitCode::SUCCESS),
+            () = crate::stop::requested() => return Ok(ExitCode::SUCCESS),
         }
         // Editors write a file in several steps; wait for them to settle, then drain the queue.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -560,9 +560,10 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
             );
         } else {
             let passed = report.count(Verdict::Passed);
-            let skipped = report.count(Verdict::Skipped);
-            // Skipped tests are not part of the bar: they neither passed nor failed.
-            let total = report.tests.len();
+            let skipped = report.count(Verdict::Skipped) + report.count(Verdict::Ignored);
+            // Skipped tests are not part of the bar, nor of its total: they neither passed nor
+            // failed, as the note beside it says.
+            let total = report.tests.len() - skipped;
             let skipped_note = if report.crash.is_some() {
                 format!(
                     "  (the test program crashed: `just test chapter{}`)",

@@ -16,11 +16,13 @@ mod bench;
 mod book;
 mod book_manifests;
 mod book_quotes;
+mod cargo_dirs;
 mod cargo_test;
 mod compose_redis;
 mod crash;
 mod doctor;
 mod files;
+mod git_files;
 mod lab_cmd;
 mod learner;
 mod manifest;
@@ -29,6 +31,7 @@ mod prefetch;
 mod run;
 mod scratch;
 mod soak;
+mod stop;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -181,15 +184,24 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime can always be built here");
-    match runtime.block_on(dispatch(cli.command)) {
-        Ok(code) => code,
-        Err(err) if err.downcast_ref::<cargo_test::Interrupted>().is_some() => {
-            eprintln!("\n{err}");
-            ExitCode::from(130)
-        }
-        Err(err) => {
+    // Before anything starts: from here on the first Ctrl-C or SIGTERM stops the whole run.
+    if let Err(err) = runtime.block_on(async { stop::install() }) {
+        eprintln!("error: installing the Ctrl-C handler: {err}");
+        return ExitCode::from(2);
+    }
+    let result = runtime.block_on(dispatch(cli.command));
+    // A command that ends well after a stop (`just run`'s service exiting 0 on Ctrl-C, `just
+    // watch`, `just load`'s report) keeps its success; anything else after a stop, failure or
+    // error, was the stop's doing, and says so.
+    match result {
+        Ok(code) if !stop::is_requested() || code == ExitCode::SUCCESS => code,
+        Err(err) if !stop::is_requested() && err.downcast_ref::<stop::Stopped>().is_none() => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("\n{}", stop::Stopped);
+            ExitCode::from(stop::exit_code())
         }
     }
 }

@@ -14,6 +14,18 @@ pub(crate) struct Manifest {
     /// Every chapter, in order.
     #[serde(rename = "chapter")]
     pub chapters: Vec<Chapter>,
+    /// Every port the workbook binds on this machine (`just doctor` checks each is free).
+    #[serde(default, rename = "port")]
+    pub ports: Vec<Port>,
+}
+
+/// A port the workbook binds on 127.0.0.1, and what binds it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Port {
+    pub port: u16,
+    /// What binds it, as a learner would start it: "the book (`just serve`)".
+    pub used_by: String,
 }
 
 /// One chapter.

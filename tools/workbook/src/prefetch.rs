@@ -20,6 +20,7 @@ use anyhow::{Context, Result};
 use crate::cargo_test::{self, Place, Show};
 use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
+use crate::stop;
 
 /// What `prefetch` did, for `doctor`.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -61,11 +62,12 @@ pub(crate) async fn prefetch(
     let mut manifests = vec![root.join("Cargo.toml")];
     manifests.extend(service_manifests(root));
     for manifest_path in &manifests {
-        let ok = Command::new("cargo")
-            .args(["fetch", "--locked", "--manifest-path"])
-            .arg(manifest_path)
-            .status()
-            .is_ok_and(|s| s.success());
+        let ok = stop::status(
+            Command::new("cargo")
+                .args(["fetch", "--locked", "--manifest-path"])
+                .arg(manifest_path),
+        )?
+        .is_ok_and(|s| s.success());
         if !ok {
             done.problems.push(format!(
                 "cargo fetch failed for {}",
@@ -80,10 +82,12 @@ pub(crate) async fn prefetch(
         ("mdbook-quiz", crate::pins::MDBOOK_QUIZ),
     ] {
         if Command::new(tool).arg("--version").output().is_err() {
-            let ok = Command::new("cargo")
-                .args(["install", "--locked", &format!("{tool}@{version}")])
-                .status()
-                .is_ok_and(|s| s.success());
+            let ok = stop::status(Command::new("cargo").args([
+                "install",
+                "--locked",
+                &format!("{tool}@{version}"),
+            ]))?
+            .is_ok_and(|s| s.success());
             if !ok {
                 done.problems.push(format!("installing {tool} failed"));
             }
@@ -117,9 +121,7 @@ pub(crate) async fn prefetch(
         for image in images_named(root, manifest) {
             if !test_support::docker::has_image(&image) {
                 println!("    pulling {image}");
-                let ok = Command::new("docker")
-                    .args(["pull", &image])
-                    .status()
+                let ok = stop::status(Command::new("docker").args(["pull", &image]))?
                     .is_ok_and(|s| s.success());
                 if !ok {
                     done.problems.push(format!("could not pull {image}"));
@@ -131,6 +133,9 @@ pub(crate) async fn prefetch(
         println!("    building the lab's images");
         match lab::Lab::new(root, 8088).and_then(|lab| lab.compose(&["build"])) {
             Ok(_) => {}
+            // The lab runs compose in the runner's own process group, where the terminal's
+            // Ctrl-C reaches it: a build that ended for that is not a problem to record.
+            Err(_) if stop::is_requested() => return Err(stop::Stopped.into()),
             Err(err) => done
                 .problems
                 .push(format!("building the lab's images: {err:#}")),
@@ -141,12 +146,13 @@ pub(crate) async fn prefetch(
                 done.images.len(),
                 file.display()
             );
-            let ok = Command::new("docker")
-                .args(["save", "-o"])
-                .arg(file)
-                .args(&done.images)
-                .status()
-                .is_ok_and(|s| s.success());
+            let ok = stop::status(
+                Command::new("docker")
+                    .args(["save", "-o"])
+                    .arg(file)
+                    .args(&done.images),
+            )?
+            .is_ok_and(|s| s.success());
             if !ok {
                 done.problems
                     .push(format!("docker save to {} failed", file.display()));
@@ -188,10 +194,7 @@ fn load_images(file: &Path) -> Result<ExitCode> {
     test_support::docker::engine().map_err(|why| {
         anyhow::anyhow!("`just prefetch --load` needs a running Docker engine: {why}")
     })?;
-    let ok = Command::new("docker")
-        .args(["load", "-i"])
-        .arg(file)
-        .status()
+    let ok = stop::status(Command::new("docker").args(["load", "-i"]).arg(file))?
         .context("running docker load")?
         .success();
     if ok {

@@ -30,8 +30,7 @@ pub(crate) async fn run(
         Some(scratch) => (scratch.place(), scratch.target.clone()),
         None => (
             crate::cargo_test::Place::learner(root),
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| root.join("target"), std::path::PathBuf::from),
+            crate::cargo_dirs::of(root)?.target.clone(),
         ),
     };
     let dir = place.dir.to_path_buf();
@@ -92,16 +91,35 @@ pub(crate) async fn run(
     }
     // The book is served on 4000, so the services' 3000 (chapter 3's 8080) is free while it is
     // open, and every `curl localhost:3000/…` in the book works as printed.
+    //
+    // Guarded as the tests' servers are: a process group of its own, killed if the runner is
+    // dropped (a panic) and, through proc-guard, if the runner dies any other way (SIGKILL).
+    // The group also means that the terminal's Ctrl-C reaches the runner alone, which passes on
+    // exactly one signal: a service that saw the terminal's Ctrl-C and a forwarded one would take
+    // the second as "exit now" (1.6) and never show its graceful shutdown. No service reads its
+    // input, and a background group reading the terminal would be stopped (SIGTTIN).
+    command
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    proc_guard::die_with_parent(command.as_std_mut());
+    let mut signals = crate::stop::forward_signals();
+    crate::stop::check()?;
     let mut child = command
-        .stdin(Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
-    // Ctrl-C reaches the service directly (it is in the terminal's foreground group); the runner
-    // only waits, so that it can report how the service ended.
+    let pid = child.id().context("the service has a pid while it runs")?;
+    // The runner only passes signals on and waits, so that it can report how the service ended.
     let status = loop {
         tokio::select! {
             status = child.wait() => break status?,
-            _ = tokio::signal::ctrl_c() => {}
+            Ok(()) = signals.changed() => {
+                let sig = match signals.borrow_and_update().1 {
+                    libc::SIGTERM => test_support::process::Sig::Term,
+                    _ => test_support::process::Sig::Int,
+                };
+                let _ = test_support::process::signal_group(pid, sig);
+            }
         }
     };
     eprintln!("{program} {}.", describe(status));

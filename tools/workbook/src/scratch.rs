@@ -7,8 +7,14 @@
 //! `scratch` key in chapters.toml names). Its finished
 //! binaries go to a target directory of their own, so that they never replace the learner's,
 //! while its intermediate artifacts share the learner's build directory (cargo's
-//! `build.build-dir`): every dependency the learner's last run compiled is reused, and only the
-//! chapter itself is compiled again.
+//! `build.build-dir`, as `cargo metadata` names it): every dependency the learner's last run
+//! compiled is reused, and only the chapter itself is compiled again.
+//!
+//! A copy is exact: it holds what its source holds and nothing else (files that are no longer
+//! there are removed). The starter is the committed one, from git (the same revision `just
+//! reset` restores); the solution is the chapter's tracked files with the solution's laid over,
+//! so a learner's own extra files (a `src/bin/try.rs`) never reach it, nor a Docker context
+//! made from it. An author's new file counts once it is `git add`ed.
 
 use std::path::{Path, PathBuf};
 
@@ -30,78 +36,74 @@ pub(crate) struct Scratch {
 /// Which files to lay over the copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Version {
-    /// The starter as committed (the learner's edits left out): exercises/ with the learner's
-    /// files taken from git.
+    /// The starter as committed (the learner's edits left out): the chapter's folder from git.
     Starter,
-    /// exercises/ with solutions/ laid over it.
+    /// The chapter's tracked files with solutions/ laid over them.
     Solution,
 }
 
 impl Scratch {
-    /// Makes (or refreshes) the scratch copy of `chapter` at `version`.
+    /// Makes (or refreshes) the scratch copy of `chapter` at `version`, under a lock: two
+    /// runners (two terminals, `soak` beside `verify`) never prepare one copy at once.
     pub(crate) fn prepare(root: &Path, chapter: &Chapter, version: Version) -> Result<Scratch> {
         let suffix = match version {
             Version::Starter => "starter",
             Version::Solution => "solution",
         };
         let base = root.join("target/workbook");
-        let scratch = base
-            .join("scratch")
-            .join(format!("{}-{suffix}", chapter.folder));
+        let name = format!("{}-{suffix}", chapter.folder);
+        let scratch = base.join("scratch").join(&name);
+        let _lock = lock(&base.join("scratch").join(format!("{name}.lock")))?;
         let exercise = scratch.join("exercises").join(&chapter.folder);
-        // Refresh the chapter's files in place rather than deleting the folder, so unchanged
-        // files keep their timestamps and cargo rebuilds only what changed.
-        // The files the solution replaces are not copied from the starter first: writing them
-        // twice would change their timestamps on every run and force a rebuild each time.
-        let overlaid: Vec<PathBuf> = match version {
-            Version::Starter => Vec::new(),
-            Version::Solution => chapter
-                .files
-                .iter()
-                .map(|f| chapter.exercise_dir(root).join(f))
-                .collect(),
-        };
-        copy_tree(&chapter.exercise_dir(root), &exercise, &overlaid)?;
-        if version == Version::Starter {
-            // The working tree may hold the learner's progress; the starter is what git has.
-            let rev = crate::files::starter_revision(root)?;
-            for file in &chapter.files {
-                let rel = format!("exercises/{}/{file}", chapter.folder);
-                let starter = crate::files::git_show(root, &rev, &rel)?;
-                write_if_changed(&exercise.join(file), &starter)?;
-            }
-        }
-        if version == Version::Solution {
-            for file in &chapter.files {
-                let from = chapter.solution_dir(root).join(file);
-                if !from.is_file() {
-                    bail!("the solution file {} is missing", from.display());
+        let mut wanted = Wanted::new();
+        let folder = format!("exercises/{}", chapter.folder);
+        match version {
+            // The committed starter, as `just reset` restores it: the chapter's whole folder at
+            // the starter revision, never the working tree (which holds the learner's work).
+            Version::Starter => {
+                let rev = crate::files::starter_revision(root)?;
+                for blob in crate::git_files::tree(root, &rev, &folder)? {
+                    wanted.insert(blob.path, Content::Bytes(blob.bytes, blob.mode));
                 }
-                copy_if_changed(&from, &exercise.join(file))?;
+                if wanted.is_empty() {
+                    bail!("git has no {folder} at {rev}: commit the chapter first");
+                }
+            }
+            // The workbook's files of the chapter (a learner's own additions, such as a
+            // `src/bin/try.rs`, are not the solution's), with the solution's files laid over.
+            Version::Solution => {
+                wanted.add_tracked(root, &folder)?;
+                for file in &chapter.files {
+                    let from = chapter.solution_dir(root).join(file);
+                    if !from.is_file() {
+                        bail!("the solution file {} is missing", from.display());
+                    }
+                    wanted.insert(Path::new(&folder).join(file), Content::Disk(from));
+                }
             }
         }
         for file in ["Cargo.lock", "chapters.toml"] {
-            copy_if_changed(&root.join(file), &scratch.join(file))?;
+            wanted.insert(file.into(), Content::Disk(root.join(file)));
         }
-        write_if_changed(
-            &scratch.join("Cargo.toml"),
-            &scratch_manifest(root, chapter, version)?,
-        )?;
+        wanted.insert(
+            "Cargo.toml".into(),
+            Content::Bytes(
+                scratch_manifest(root, chapter, version)?.into_bytes(),
+                0o644,
+            ),
+        );
         // What the chapter needs from the root (chapters.toml's `scratch`).
         for entry in &chapter.scratch {
-            let from = root.join(entry);
-            if from.is_dir() {
-                copy_tree(&from, &scratch.join(entry), &[])?;
-            } else if from.is_file() {
-                copy_if_changed(&from, &scratch.join(entry))?;
-            } else {
+            if !root.join(entry).exists() {
                 bail!(
                     "chapters.toml: chapter {}'s scratch copy needs {entry}, which is not in {}",
                     chapter.number,
                     root.display()
                 );
             }
+            wanted.add_tracked(root, entry)?;
         }
+        sync(&scratch, &wanted)?;
         let tools = scratch.join("tools");
         if !tools.exists() {
             std::os::unix::fs::symlink(root.join("tools"), &tools)
@@ -129,7 +131,7 @@ impl Scratch {
             // cargo puts a binary here only when it compiles it, so a shared folder could hand
             // a test another copy's binary.
             target,
-            build_dir: learner_build_dir(root),
+            build_dir: crate::cargo_dirs::of(root)?.build.clone(),
         })
     }
 
@@ -157,22 +159,6 @@ impl Scratch {
     pub(crate) fn binary(&self, package: &str) -> PathBuf {
         self.target.join("debug").join(package)
     }
-}
-
-/// Where the learner's workspace at `root` keeps cargo's intermediate artifacts: as cargo
-/// decides it, `CARGO_BUILD_BUILD_DIR`, else `CARGO_TARGET_DIR`, else `target/`.
-pub(crate) fn learner_build_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_BUILD_BUILD_DIR")
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The workspace manifest of a scratch copy: the root one, plus a profile setting for the
@@ -247,53 +233,151 @@ pub(crate) fn cargo_build(
     if quiet {
         cargo.arg("--quiet");
     }
-    Ok(cargo.status().context("running cargo build")?.success())
+    Ok(crate::stop::status(&mut cargo)?
+        .context("running cargo build")?
+        .success())
 }
 
-/// Copies `from` into `to` recursively, skipping `target/` and the files in `skip`, writing only
-/// files that differ.
-pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+/// What a copy holds: each file by its path in the copy, and where its bytes come from.
+type Wanted = std::collections::BTreeMap<PathBuf, Content>;
+
+#[derive(Debug)]
+enum Content {
+    /// A file on disk, copied with its mode.
+    Disk(PathBuf),
+    /// These bytes, with this mode.
+    Bytes(Vec<u8>, u32),
+}
+
+trait AddTracked {
+    /// The files of `rel` (a file or a folder, relative to `root`) that the workbook holds.
+    fn add_tracked(&mut self, root: &Path, rel: &str) -> Result<()>;
+}
+
+impl AddTracked for Wanted {
+    fn add_tracked(&mut self, root: &Path, rel: &str) -> Result<()> {
+        let files = match crate::git_files::tracked(root, &[rel])? {
+            Some(files) => files,
+            // Not a git repository: every file there, but build output.
+            None => {
+                let mut files = Vec::new();
+                walk(root, Path::new(rel), &mut files)?;
+                files
+            }
+        };
+        for file in files {
+            self.insert(file.clone(), Content::Disk(root.join(file)));
+        }
+        Ok(())
+    }
+}
+
+/// The files under `root/rel`, relative to `root`, skipping `target/` folders.
+fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let path = root.join(rel);
+    if !path.is_dir() {
+        out.push(rel.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))? {
         let entry = entry?;
-        let name = entry.file_name();
-        if name == "target" {
-            continue;
-        }
-        let path = entry.path();
-        if skip.contains(&path) {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            copy_tree(&path, &to.join(&name), skip)?;
-        } else {
-            copy_if_changed(&path, &to.join(&name))?;
+        if entry.file_name() != "target" {
+            walk(root, &rel.join(entry.file_name()), out)?;
         }
     }
     Ok(())
 }
 
-fn write_if_changed(to: &Path, text: &str) -> Result<()> {
-    if std::fs::read_to_string(to).ok().as_deref() == Some(text) {
-        return Ok(());
+/// Makes the folder `to` hold exactly `wanted` (and the `tools` link): writes only the files that
+/// differ, so unchanged files keep their timestamps and cargo rebuilds only what changed, and
+/// removes every other file and every folder left empty.
+fn sync(to: &Path, wanted: &Wanted) -> Result<()> {
+    for (rel, content) in wanted {
+        let dest = to.join(rel);
+        match content {
+            Content::Disk(from) => copy_if_changed(from, &dest)?,
+            Content::Bytes(bytes, mode) => write_if_changed(&dest, bytes, *mode)?,
+        }
     }
-    if let Some(parent) = to.parent() {
+    prune(to, Path::new(""), wanted)?;
+    Ok(())
+}
+
+/// Removes what is under `to/rel` and not wanted; true if the folder is left empty.
+fn prune(to: &Path, rel: &Path, wanted: &Wanted) -> Result<bool> {
+    let dir = to.join(rel);
+    let mut empty = true;
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let rel = rel.join(entry.file_name());
+        let path = entry.path();
+        // The link to the workbook's tools.
+        if rel == Path::new("tools") {
+            empty = false;
+            continue;
+        }
+        // `file_type` does not follow links: a link is removed, never walked.
+        if entry.file_type()?.is_dir() {
+            if prune(to, &rel, wanted)? {
+                std::fs::remove_dir(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            } else {
+                empty = false;
+            }
+        } else if wanted.contains_key(&rel) {
+            empty = false;
+        } else {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(empty)
+}
+
+/// An exclusive lock on `path` (made if missing), held until the file is dropped. Another runner
+/// preparing the same copy waits here; the OS releases it if the runner dies.
+fn lock(path: &Path) -> Result<std::fs::File> {
+    if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(to, text).with_context(|| format!("writing {}", to.display()))
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another run of the workbook to finish preparing {}…",
+                path.with_extension("").display()
+            );
+            file.lock()
+                .with_context(|| format!("locking {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    Ok(file)
+}
+
+fn write_if_changed(to: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::read(to).ok().as_deref() != Some(bytes) {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(to, bytes).with_context(|| format!("writing {}", to.display()))?;
+    }
+    // Keep the mode: a script (chapter 4's deploy.sh) must stay executable.
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", to.display()))
 }
 
 fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let new = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
-    if std::fs::read(to).ok().as_deref() == Some(&new[..]) {
-        return Ok(());
-    }
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(to, new).with_context(|| format!("writing {}", to.display()))?;
-    // Keep the mode: a script (chapter 4's deploy.sh) must stay executable.
-    let mode = std::fs::metadata(from)?.permissions();
-    std::fs::set_permissions(to, mode)
-        .with_context(|| format!("setting the mode of {}", to.display()))
+    let mode = std::fs::metadata(from)?.permissions().mode();
+    write_if_changed(to, &new, mode)
 }

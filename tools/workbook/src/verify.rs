@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::book;
-use crate::cargo_test::{self, Docker, Place, Show, Verdict};
+use crate::cargo_test::{self, Docker, Show, Verdict};
 use crate::manifest::{Chapter, Manifest, Status};
 use crate::scratch::{Scratch, Version};
 
@@ -236,6 +236,9 @@ pub(crate) async fn verify(
             (Scope::Chapter(run), Some(chapter)) => run(&ctx, chapter).await,
             (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
         };
+        // A check the run's stop (Ctrl-C, SIGTERM) cut short has not failed, and the checks
+        // after it do not run.
+        crate::stop::check()?;
         // A check that could not run has failed; the others still run.
         let problems = found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]);
         let secs = t.elapsed().as_secs_f64();
@@ -279,7 +282,11 @@ fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathB
     for (k, v) in env {
         cmd.env(k, v);
     }
-    match cmd.output() {
+    // Stopped with the run; the loop in `verify` then ends the run without counting the check.
+    let Ok(output) = crate::stop::output(&mut cmd) else {
+        return Vec::new();
+    };
+    match output {
         Ok(out) if out.status.success() => Vec::new(),
         Ok(out) => {
             let text = format!(
@@ -386,10 +393,12 @@ fn check_book(ctx: &Ctx<'_>) -> Result<Problems> {
 
 // ---- each chapter's checks ----
 
-/// The starter as the learner receives it: it must compile, and every test must fail.
+/// The starter as the learner receives it (the committed one, in its scratch copy, whatever the
+/// working tree holds): it must compile, and every test must fail.
 fn check_starter_fails<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
     Box::pin(async move {
-        let place = Place::learner(ctx.root);
+        let scratch = Scratch::prepare(ctx.root, chapter, Version::Starter)?;
+        let place = scratch.place();
         let report =
             cargo_test::run_with_docker(&place, chapter, Show::Nothing, Docker::Required).await?;
         ctx.note(format!("{} tests", report.tests.len()));

@@ -11,4 +11,4 @@ mod signal;
 
 pub use output::strip_ansi;
 pub use server::{Server, ServerBuilder};
-pub use signal::{Sig, alive, describe, kill_group};
+pub use signal::{Sig, alive, describe, kill_group, signal_group};

@@ -76,6 +76,12 @@ pub fn kill_group(leader: u32) -> std::io::Result<()> {
     send_signal(-(leader as libc::pid_t), libc::SIGKILL)
 }
 
+/// Sends `sig` to a whole process group (its leader's pid): the workbook's runner passes the
+/// terminal's Ctrl-C on to `just run`'s service this way.
+pub fn signal_group(leader: u32, sig: Sig) -> std::io::Result<()> {
+    send_signal(-(leader as libc::pid_t), sig.raw())
+}
+
 /// True while a process with this pid exists and is not a zombie: /proc on Linux, `ps`
 /// elsewhere (macOS has no /proc).
 ///

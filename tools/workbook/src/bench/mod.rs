@@ -146,12 +146,13 @@ pub(crate) fn time_command(program: &Path, args: &[&str], times: usize) -> Resul
     let mut all = Vec::new();
     for _ in 0..times {
         let started = Instant::now();
-        let status = Command::new(program)
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .with_context(|| format!("running {}", program.display()))?;
+        let status = crate::stop::status(
+            Command::new(program)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )?
+        .with_context(|| format!("running {}", program.display()))?;
         if !status.success() {
             bail!("{} {} failed", program.display(), args.join(" "));
         }
@@ -199,13 +200,17 @@ pub(crate) async fn wrk_during(
     }
     let wrk = tokio::process::Command::new("wrk")
         .args(["-t2", "-c16", &format!("-d{}s", duration.as_secs()), url])
+        // Dropped, so killed, when the run's stop (below) ends the wait.
         .kill_on_drop(true)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .context("starting wrk")?;
     during.await?;
-    let out = wrk.wait_with_output().await?;
+    let out = tokio::select! {
+        out = wrk.wait_with_output() => out?,
+        () = crate::stop::requested() => return Err(crate::stop::Stopped.into()),
+    };
     let text = String::from_utf8_lossy(&out.stdout);
     let mut count = WrkCount::default();
     let number = |after: &str, line: &str| -> u64 {
