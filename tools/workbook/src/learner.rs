@@ -271,9 +271,16 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
     } else if report.crash.is_some() {
         // Said above; nothing passes when the program crashed.
     } else if report.count(Verdict::Passed) > 0 && report.count(Verdict::Skipped) == 0 {
-        println!(
-            "\n{green}Every test passes.{reset} Compare with the reference: `just solution chapter{n}`."
-        );
+        match section {
+            // One section passing is not the chapter passing: say which, and what is next.
+            Some(only) => println!(
+                "\n{green}Every test of section {} passes.{reset} The whole chapter: `just test chapter{n}`.",
+                only.id
+            ),
+            None => println!(
+                "\n{green}Every test passes.{reset} Compare with the reference: `just solution chapter{n}`."
+            ),
+        }
     } else if report.count(Verdict::Skipped) > 0 {
         println!(
             "\n{yellow}Every test that ran passes, but {} did not run.{reset}",

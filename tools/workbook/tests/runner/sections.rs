@@ -24,7 +24,10 @@ fn a_named_section_runs_only_its_tests_with_the_same_report() {
     );
     wb.run(&["test", "chapter1", "s1_1_add"])
         .assert_code(0)
-        .assert_stdout("Every test passes")
+        // A section passing is not the chapter passing: the line says which, and no more.
+        .assert_stdout("Every test of section 1.1 passes")
+        .assert_stdout("The whole chapter: `just test chapter1`")
+        .refute_stdout("Compare with the reference")
         .assert_stdout("chapter 1, section 1.1: 2 passed, 0 failed");
 }
 
