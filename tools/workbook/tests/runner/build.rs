@@ -23,6 +23,18 @@ fn a_compile_error_shows_the_compilers_first_error() {
 }
 
 #[test]
+fn a_compile_error_in_another_section_says_the_chapter_is_one_program() {
+    let wb = Workbook::new();
+    // 1.1's file does not compile; the learner runs 1.2.
+    wb.write(ADD, "pub fn add(a: i64, b: i64) -> i64 {\n    a + c\n}\n");
+    wb.run(&["test", "chapter1", "1.2"])
+        .assert_code(1)
+        .assert_stdout("Chapter 1 does not compile yet")
+        .assert_stdout("one program, built from the whole chapter")
+        .assert_stdout("src/add.rs:2:9");
+}
+
+#[test]
 fn a_slow_build_is_not_a_hang() {
     let wb = Workbook::new();
     // A limit of 3 s for the tests, and a build (a build script) that takes 5.
