@@ -65,7 +65,11 @@ pub(crate) async fn lab(root: &Path, command: LabCommand) -> Result<ExitCode> {
             lab()?.chaos()?;
         }
         LabCommand::RollingDeploy { surge } => lab()?.rolling_deploy(surge)?,
-        LabCommand::Down => lab()?.down()?,
+        LabCommand::Down => {
+            lab()?.down()?;
+            // compose says nothing on success when its output is not a terminal.
+            eprintln!("lab: down (its containers, network and the image it built are removed)");
+        }
         LabCommand::Load(args) => return load(root, &args).await,
     }
     Ok(ExitCode::SUCCESS)
