@@ -184,11 +184,22 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
 
 /// From the first failed request of `report` to the last (zero if none failed).
 fn failure_window(report: &loadgen::Report) -> Duration {
-    let failed = report.samples.iter().filter(|s| !s.outcome.ok()).map(|s| s.at);
-    let (first, last) = failed.fold((None, None), |(lo, hi): (Option<Duration>, Option<Duration>), at| {
-        (Some(lo.map_or(at, |lo| lo.min(at))), Some(hi.map_or(at, |hi| hi.max(at))))
-    });
-    last.zip(first).map_or(Duration::ZERO, |(last, first)| last - first)
+    let failed = report
+        .samples
+        .iter()
+        .filter(|s| !s.outcome.ok())
+        .map(|s| s.at);
+    let (first, last) = failed.fold(
+        (None, None),
+        |(lo, hi): (Option<Duration>, Option<Duration>), at| {
+            (
+                Some(lo.map_or(at, |lo| lo.min(at))),
+                Some(hi.map_or(at, |hi| hi.max(at))),
+            )
+        },
+    );
+    last.zip(first)
+        .map_or(Duration::ZERO, |(last, first)| last - first)
 }
 
 /// Load through `port` until `stop` resolves (or `limit` passes), `concurrency` at once.
