@@ -23,15 +23,9 @@ pub(crate) struct Background {
 impl Background {
     pub(crate) fn start(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Background {
         let mut command = Command::new(env!("CARGO_BIN_EXE_workbook"));
+        crate::common::runner_env(&mut command, root);
         command
             .args(args)
-            .current_dir(root)
-            .env("WORKBOOK_ROOT", root)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET_DIR")
-            .env_remove("CARGO_BUILD_BUILD_DIR")
-            .env_remove("TEST_LOG")
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

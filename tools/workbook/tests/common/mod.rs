@@ -168,16 +168,9 @@ impl Invocation<'_> {
         use tokio::io::AsyncReadExt;
         let root = self.wb.root();
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workbook"));
+        runner_env(command.as_std_mut(), root);
         command
             .args(&self.args)
-            .current_dir(root)
-            .env("WORKBOOK_ROOT", root)
-            // The copy builds in its own target/ whatever the outer cargo was told.
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET_DIR")
-            .env_remove("CARGO_BUILD_BUILD_DIR")
-            .env_remove("TEST_LOG")
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -331,4 +324,17 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &dest).unwrap();
         }
     }
+}
+
+/// What every run of the runner over a copy gets, in the foreground or in the background: the
+/// copy as its root and folder, no colour, and its own target/ whatever the outer cargo was told.
+pub(crate) fn runner_env(command: &mut std::process::Command, root: &std::path::Path) {
+    command
+        .current_dir(root)
+        .env("WORKBOOK_ROOT", root)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .env_remove("CARGO_BUILD_BUILD_DIR")
+        .env_remove("TEST_LOG")
+        .env("NO_COLOR", "1");
 }
