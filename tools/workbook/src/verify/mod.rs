@@ -1,0 +1,364 @@
+//! `just verify`: proves the workbook sound, for instructors and CI.
+//!
+//! A list of small named checks ([`CHECKS`]), run in order, each returning the problems it
+//! found: chapters.toml matches the folders; the docs name the pinned versions; everything is
+//! formatted and clippy-clean, the projects outside the workspace included, with the one lint
+//! table; the workspace and every solution type-check for macOS; the tooling's own tests pass;
+//! for every chapter that is written, every test fails on the untouched starter and passes on
+//! the solution (laid over a scratch copy of the chapter); the book builds and its includes,
+//! links, anchors and schedules resolve. `just verify --only NAME` runs one check (`--list`
+//! names them); the last line, `verify: N passed, M failed`, is what CI reads.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::manifest::{Chapter, Manifest, Status};
+
+mod book;
+mod chapter;
+mod chapters_toml;
+mod lint_table;
+mod macos;
+mod outside;
+mod pins;
+mod versions;
+mod workspace;
+
+use book::check_book;
+use chapter::{
+    check_given_tests, check_solution_clippy, check_solution_passes, check_starter_fails,
+};
+use chapters_toml::check_manifest;
+use macos::check_macos;
+use outside::check_outside_workspace;
+use pins::check_pins;
+use workspace::{check_clippy, check_rustfmt, check_tooling_tests};
+
+/// What every check is given: the workbook, and a place for a note on its line.
+struct Ctx<'a> {
+    root: &'a Path,
+    manifest: &'a Manifest,
+    /// Set by a check to say more on its line than pass or fail ("12 tests").
+    note: RefCell<Option<String>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn note(&self, note: String) {
+        *self.note.borrow_mut() = Some(note);
+    }
+
+    /// The chapters that are written (ready or draft).
+    fn chapters(&self) -> impl Iterator<Item = &'a Chapter> + use<'a> {
+        self.manifest
+            .chapters
+            .iter()
+            .filter(|c| c.status != Status::Planned)
+    }
+}
+
+/// A check's findings: one sentence (or paragraph) per problem; none means it passed.
+type Problems = Vec<String>;
+type Found<'a> = Pin<Box<dyn Future<Output = Result<Problems>> + 'a>>;
+
+/// What a check looks at.
+enum Scope {
+    /// The workbook as a whole.
+    Workbook(fn(&Ctx<'_>) -> Result<Problems>),
+    /// One chapter: run once for each written chapter, named `chapterN/<name>`.
+    Chapter(for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>),
+}
+
+struct Check {
+    /// What `--only` takes.
+    name: &'static str,
+    /// What its line says.
+    about: &'static str,
+    scope: Scope,
+}
+
+/// Every check, in the order they run.
+const CHECKS: &[Check] = &[
+    Check {
+        name: "manifest",
+        about: "chapters.toml matches the folders",
+        scope: Scope::Workbook(check_manifest),
+    },
+    Check {
+        name: "pins",
+        about: "the docs name the pinned tool versions and the one MSRV",
+        scope: Scope::Workbook(check_pins),
+    },
+    Check {
+        name: "rustfmt",
+        about: "rustfmt: starters, solutions and tools are formatted",
+        scope: Scope::Workbook(check_rustfmt),
+    },
+    Check {
+        name: "clippy",
+        about: "clippy -D warnings: starters and tools",
+        scope: Scope::Workbook(check_clippy),
+    },
+    Check {
+        name: "outside-workspace",
+        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
+                outside the workspace, starter and solution",
+        scope: Scope::Workbook(check_outside_workspace),
+    },
+    Check {
+        name: "macos",
+        about: "macOS (Intel and Apple Silicon): the workspace and every solution type-check",
+        scope: Scope::Workbook(check_macos),
+    },
+    Check {
+        name: "tooling-tests",
+        about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen)",
+        scope: Scope::Workbook(check_tooling_tests),
+    },
+    Check {
+        name: "starter-fails",
+        about: "every test fails on the starter",
+        scope: Scope::Chapter(check_starter_fails),
+    },
+    Check {
+        name: "solution-clippy",
+        about: "clippy -D warnings on the solution",
+        scope: Scope::Chapter(check_solution_clippy),
+    },
+    Check {
+        name: "solution-passes",
+        about: "every test passes on the solution",
+        scope: Scope::Chapter(check_solution_passes),
+    },
+    Check {
+        name: "given-tests",
+        about: "the given code's own tests pass",
+        scope: Scope::Chapter(check_given_tests),
+    },
+    Check {
+        name: "book",
+        about: "the book builds; includes, links, anchors and schedules resolve",
+        scope: Scope::Workbook(check_book),
+    },
+    Check {
+        name: "book-quotes",
+        about: crate::book_quotes::ABOUT,
+        scope: Scope::Workbook(|ctx| crate::book_quotes::check(ctx.root)),
+    },
+    Check {
+        name: "book-manifests",
+        about: crate::book_manifests::ABOUT,
+        scope: Scope::Workbook(|ctx| crate::book_manifests::check(ctx.root)),
+    },
+];
+
+/// One check to run: a workbook check, or a chapter check for one chapter.
+struct Planned<'a> {
+    name: String,
+    about: String,
+    check: &'a Check,
+    chapter: Option<&'a Chapter>,
+}
+
+/// The checks in order, with their full names (`chapter3/starter-fails`). A run of chapter
+/// checks goes chapter by chapter, so each chapter's builds follow one another.
+fn plan<'a>(ctx: &Ctx<'a>) -> Vec<Planned<'a>> {
+    let mut planned = Vec::new();
+    let mut checks = CHECKS.iter().peekable();
+    while let Some(check) = checks.next() {
+        if let Scope::Workbook(_) = check.scope {
+            planned.push(Planned {
+                name: check.name.to_owned(),
+                about: check.about.to_owned(),
+                check,
+                chapter: None,
+            });
+            continue;
+        }
+        let mut run = vec![check];
+        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter(_))) {
+            run.push(next);
+        }
+        for chapter in ctx.chapters() {
+            for &check in &run {
+                planned.push(Planned {
+                    name: format!("chapter{}/{}", chapter.number, check.name),
+                    about: format!("chapter {}: {}", chapter.number, check.about),
+                    check,
+                    chapter: Some(chapter),
+                });
+            }
+        }
+    }
+    planned
+}
+
+/// Whether `--only NAME` selects the check named `full`: its whole name, a chapter's checks
+/// (`chapter3`), or one chapter check in every chapter (`starter-fails`).
+fn selected(full: &str, only: &[String]) -> bool {
+    only.is_empty()
+        || only.iter().any(|o| {
+            full == o
+                || full
+                    .split_once('/')
+                    .is_some_and(|(chapter, check)| chapter == o || check == o)
+        })
+}
+
+pub(crate) async fn verify(
+    root: &Path,
+    manifest: &Manifest,
+    only: &[String],
+    list: bool,
+) -> Result<ExitCode> {
+    let ctx = Ctx {
+        root,
+        manifest,
+        note: RefCell::new(None),
+    };
+    let planned = plan(&ctx);
+    if list {
+        for p in &planned {
+            println!("{:<28} {}", p.name, p.about);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for o in only {
+        if !planned
+            .iter()
+            .any(|p| selected(&p.name, std::slice::from_ref(o)))
+        {
+            bail!(
+                "verify has no check named {o:?}; `just verify --list` names them:\n{}",
+                planned
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    let started = Instant::now();
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    for p in planned.iter().filter(|p| selected(&p.name, only)) {
+        let t = Instant::now();
+        let found = match (&p.check.scope, p.chapter) {
+            (Scope::Workbook(run), _) => run(&ctx),
+            (Scope::Chapter(run), Some(chapter)) => run(&ctx, chapter).await,
+            (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
+        };
+        // A check the run's stop (Ctrl-C, SIGTERM) cut short has not failed, and the checks
+        // after it do not run.
+        crate::stop::check()?;
+        // A check that could not run has failed; the others still run.
+        let problems = found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]);
+        let secs = t.elapsed().as_secs_f64();
+        let note = ctx
+            .note
+            .take()
+            .map(|n| format!("{n}, "))
+            .unwrap_or_default();
+        if problems.is_empty() {
+            println!("✓ {}  ({note}{secs:.1} s)", p.about);
+            passed += 1;
+        } else {
+            println!("✗ {}  ({note}{secs:.1} s)", p.about);
+            for problem in &problems {
+                for (i, line) in problem.lines().enumerate() {
+                    println!("    {}{line}", if i == 0 { "- " } else { "  " });
+                }
+            }
+            failed.push(p.name.clone());
+        }
+    }
+    println!("\nverify took {:.0} s", started.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        println!(
+            "failed: {} (run one again: `just verify --only NAME`)",
+            failed.join("; ")
+        );
+    }
+    println!("verify: {passed} passed, {} failed", failed.len());
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs a command; no problems if it succeeded, else the tail of its output as the problem.
+fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathBuf)]) -> Problems {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Stopped with the run; the loop in `verify` then ends the run without counting the check.
+    let Ok(output) = crate::stop::output(&mut cmd) else {
+        return Vec::new();
+    };
+    match output {
+        Ok(out) if out.status.success() => Vec::new(),
+        Ok(out) => {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            vec![format!(
+                "`{program} {}` in {} failed:\n{}",
+                args.join(" "),
+                dir.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )]
+        }
+        Err(err) => vec![format!("could not run {program}: {err}")],
+    }
+}
+
+fn collect_files(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, ext, out);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_selects_a_check_a_chapter_or_one_check_everywhere() {
+        let only = |o: &str| vec![o.to_owned()];
+        assert!(selected("clippy", &[]));
+        assert!(selected("clippy", &only("clippy")));
+        assert!(!selected("clippy", &only("rustfmt")));
+        assert!(selected("chapter3/starter-fails", &only("chapter3")));
+        assert!(selected("chapter3/starter-fails", &only("starter-fails")));
+        assert!(selected(
+            "chapter3/starter-fails",
+            &only("chapter3/starter-fails")
+        ));
+        assert!(!selected("chapter3/starter-fails", &only("chapter4")));
+    }
+
+    #[test]
+    fn every_check_has_a_name_of_its_own() {
+        let mut names: Vec<&str> = CHECKS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len());
+        assert!(names.iter().all(|n| !n.contains('/')));
+    }
+}
