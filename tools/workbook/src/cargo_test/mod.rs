@@ -1,0 +1,441 @@
+//! Running a chapter's tests (all, or one section's) with `cargo test` and reading libtest's
+//! report: which tests passed, which failed, and what each failure said. A test program that
+//! crashed is never read as a pass: its unfinished tests are run again one at a time
+//! ([`crate::crash`]).
+//!
+//! Tested end to end on the fixture workbook: `cargo test -p workbook --test runner`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::manifest::Chapter;
+
+mod libtest;
+mod recover;
+mod report;
+mod supervise;
+
+pub(crate) use libtest::{first_compile_error, parse};
+pub(crate) use report::{Report, Verdict};
+
+use libtest::panic_messages;
+use recover::recover;
+use supervise::{cargo, supervise, terminal_width};
+
+/// Whether a chapter's container tests may skip (loudly) where no Docker engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Docker {
+    /// A learner's run: a test that needs the engine skips, and says so.
+    MaySkip,
+    /// `just verify`: container tests must run, never skip for want of an engine.
+    Required,
+}
+
+/// What the learner sees while the tests build and run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Show {
+    /// cargo's progress and compile errors, as they happen (`just test`, `just watch`).
+    Build,
+    /// One line before a build that is not fresh (`just hint`, `just progress`).
+    Note,
+    /// Nothing (`just verify` prints its own lines).
+    Nothing,
+}
+
+/// Where a run builds: the workspace folder and the environment that points cargo at its
+/// target and build directories.
+#[derive(Debug, Clone)]
+pub(crate) struct Place<'a> {
+    pub dir: &'a Path,
+    pub env: Vec<(&'static str, std::path::PathBuf)>,
+    /// `--locked`: the lock file is exactly the committed one.
+    pub locked: bool,
+    /// The cargo to run: `$CARGO`, else `cargo` (the runner's tests put a stand-in here).
+    pub cargo: Option<std::path::PathBuf>,
+}
+
+impl<'a> Place<'a> {
+    /// The learner's own workspace, building where cargo builds by default.
+    pub(crate) fn learner(root: &'a Path) -> Place<'a> {
+        Place {
+            dir: root,
+            env: Vec::new(),
+            locked: true,
+            cargo: None,
+        }
+    }
+}
+
+/// Runs the chapter's tests (`cargo test -p <package> --test chapterN`) in two steps: first it
+/// builds them, with no time limit (a first build on a slow laptop takes minutes, and a build is
+/// not a hang); then it runs them under the chapter's time limit, which therefore only ever
+/// measures the tests. `docker` says whether container tests may skip where no Docker engine
+/// runs.
+pub(crate) async fn run_with_docker(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    show: Show,
+    docker: Docker,
+) -> Result<Report> {
+    run_only(place, chapter, show, docker, None).await
+}
+
+/// [`run_with_docker`] for the tests whose names contain `only` (a section's module and `::`,
+/// `s1_2_drain::`), or all of them.
+pub(crate) async fn run_only(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    show: Show,
+    docker: Docker,
+    only: Option<&str>,
+) -> Result<Report> {
+    if let Some(failed) = build_step(place, chapter, show).await? {
+        return Ok(failed);
+    }
+    let live = show == Show::Build;
+    // 2. Run, under the time limit.
+    if show == Show::Note {
+        eprintln!("running chapter {}'s tests…", chapter.number);
+    }
+    if chapter.docker && live {
+        eprintln!(
+            "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
+             the first image build compiles every dependency (a few minutes); later ones reuse \
+             Docker's layer cache.",
+            chapter.number
+        );
+    }
+    let filter: Vec<&str> = only.into_iter().collect();
+    let Some(run) = test_run(place, chapter, docker, live, chapter.time_limit(), &filter).await?
+    else {
+        return Ok(Report {
+            timed_out: true,
+            ..Report::default()
+        });
+    };
+    let TestRun {
+        out,
+        err,
+        status,
+        mut report,
+    } = run;
+    report.stderr = err;
+    // libtest reports failures with exit code 101 too; a program that never said "running N
+    // tests" failed before any test ran (cargo itself failed).
+    let started = out.lines().any(|l| l.starts_with("running "));
+    if !status.success() && !started {
+        report.build_failed = true;
+        report.first_error = first_compile_error(&report.stderr);
+        return Ok(report);
+    }
+    // A program that ended without libtest's summary, or failed with no failure to show for
+    // it, crashed: never a pass.
+    let finished = out.lines().any(|l| l.starts_with("test result:"));
+    if !finished || (!status.success() && report.count(Verdict::Failed) == 0) {
+        recover(
+            place,
+            chapter,
+            docker,
+            only,
+            show,
+            status.success(),
+            &mut report,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// One run of the built test program: what it printed, how cargo ended, and the verdicts.
+struct TestRun {
+    out: String,
+    err: String,
+    status: std::process::ExitStatus,
+    report: Report,
+}
+
+/// `cargo test … -- <libtest_args>` under `limit`, read into a report (skips marked, panic
+/// messages from stderr kept). `None` if it was stopped at the limit.
+async fn test_run(
+    place: &Place<'_>,
+    chapter: &Chapter,
+    docker: Docker,
+    live: bool,
+    limit: std::time::Duration,
+    libtest_args: &[&str],
+) -> Result<Option<TestRun>> {
+    let test_target = chapter.test_target();
+    let base = base_args(place, chapter, &test_target);
+    let skips = tempdir_for_skips()?;
+    let mut command = cargo(place, &base);
+    command
+        .args([
+            "--no-fail-fast",
+            "--color",
+            "never",
+            "--",
+            "--color",
+            "never",
+        ])
+        // With TEST_LOG the children's output is echoed live; libtest must not hold it back.
+        .args(test_support::test_log_enabled().then_some("--nocapture"))
+        .args(libtest_args)
+        .env(test_support::SKIPS_ENV, skips.path());
+    if chapter.docker && docker == Docker::Required {
+        command.env("WORKBOOK_REQUIRE_DOCKER", "1");
+    }
+    let (out, err, status) = supervise(command, live, Some(limit)).await?;
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    let mut report = parse(&out);
+    // With TEST_LOG (`--nocapture`) libtest prints no failure blocks: the panic messages went
+    // to stderr as they happened.
+    for (name, message) in panic_messages(&err) {
+        if report.tests.get(&name) == Some(&Verdict::Failed) {
+            report.messages.entry(name).or_insert(message);
+        }
+    }
+    report.mark_skipped(&test_support::recorded_skips(skips.path()));
+    Ok(Some(TestRun {
+        out,
+        err,
+        status,
+        report,
+    }))
+}
+
+/// Builds the chapter's tests without running them; true if they built.
+pub(crate) async fn build(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<bool> {
+    Ok(build_step(place, chapter, show).await?.is_none())
+}
+
+/// `cargo test -p <package> --test chapterN [--locked]`.
+fn base_args<'a>(place: &Place<'_>, chapter: &'a Chapter, test_target: &'a str) -> Vec<&'a str> {
+    let mut base: Vec<&str> = vec![
+        "test",
+        "-p",
+        chapter.package(),
+        // Only the chapter's own tests (tests/chapterN): given code may have unit tests of
+        // its own, which pass before the learner starts; `verify` runs those separately.
+        "--test",
+        test_target,
+    ];
+    if place.locked {
+        base.push("--locked");
+    }
+    base
+}
+
+/// Step 1 of a run: the build, with no time limit. `Some(report)` if it failed.
+async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<Option<Report>> {
+    let test_target = chapter.test_target();
+    let base = base_args(place, chapter, &test_target);
+    let live = show == Show::Build;
+    let color = if live && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        "always"
+    } else {
+        "never"
+    };
+    let first = first_build(place, chapter);
+    if show == Show::Note {
+        eprintln!(
+            "building chapter {}'s tests{}…",
+            chapter.number,
+            if first {
+                " (the first build compiles every dependency: a few minutes)"
+            } else {
+                ""
+            }
+        );
+    } else if live && first {
+        eprintln!(
+            "First build of chapter {}'s tests: cargo compiles every dependency once, which takes \
+             a few minutes (seconds from then on). Its progress follows.",
+            chapter.number
+        );
+    }
+    let mut build = cargo(place, &base);
+    build.args(["--no-run", "--color", color]);
+    if color == "always" {
+        // cargo sees a pipe, not the terminal, so it would draw no progress bar; ask for it.
+        build.env("CARGO_TERM_PROGRESS_WHEN", "always");
+        if let Some(width) = terminal_width() {
+            build.env("CARGO_TERM_PROGRESS_WIDTH", width.to_string());
+        }
+    }
+    // In a note-only run (`just progress`, `just hint`) cargo's lines still show while it
+    // builds, so that minutes of compiling are never silent; the tests' own output does not.
+    let (_, build_err, status) = supervise(build, show != Show::Nothing, None).await?;
+    let Some(status) = status else {
+        unreachable!("a run without a time limit always ends with a status")
+    };
+    if status.success() {
+        return Ok(None);
+    }
+    Ok(Some(Report {
+        build_failed: true,
+        first_error: first_compile_error(&build_err),
+        stderr: build_err,
+        ..Report::default()
+    }))
+}
+
+/// True when the chapter's test binary has never been built in this place: the next build
+/// compiles every dependency.
+fn first_build(place: &Place<'_>, chapter: &Chapter) -> bool {
+    let Some(build_dir) = place
+        .env
+        .iter()
+        .find(|(k, _)| *k == "CARGO_BUILD_BUILD_DIR")
+        .map(|(_, v)| v.clone())
+        .or_else(|| {
+            crate::cargo_dirs::of(place.dir)
+                .ok()
+                .map(|d| d.build.clone())
+        })
+    else {
+        return true;
+    };
+    let prefix = format!("{}-", chapter.test_target());
+    std::fs::read_dir(build_dir.join("debug/deps"))
+        .map(|entries| {
+            !entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        })
+        .unwrap_or(true)
+}
+
+/// A fresh folder where the tests record the tests they skipped (test-support's `skip`).
+fn tempdir_for_skips() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("workbook-skips-")
+        .tempdir()
+        .context("making a folder for skipped tests")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chapter as chapters.toml would describe it, with a short time limit.
+    fn chapter(time_limit: u64) -> Chapter {
+        toml::from_str(&format!(
+            r#"
+            number = 9
+            folder = "ch09-example"
+            title = "Example"
+            status = "ready"
+            time_limit = {time_limit}
+            [[section]]
+            id = "9.1"
+            title = "One"
+            tests = "s9_1"
+            minutes = 10
+            core = true
+            "#
+        ))
+        .unwrap()
+    }
+
+    /// A stand-in for cargo: a shell script that plays a build (`--no-run`) and a test run, so
+    /// that the runner's verdicts are tested against what cargo really does, timing included.
+    fn fake_cargo(dir: &Path, build: &str, run: &str) -> std::path::PathBuf {
+        let script = dir.join("cargo");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\ncase \"$*\" in *--no-run*) {build} ;; *) {run} ;; esac\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        script
+    }
+
+    const PASS: &str = "echo 'test s9_1::works ... ok'; echo 'test result: ok. 1 passed'";
+
+    async fn run_with(build: &str, run: &str, time_limit: u64) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        let place = Place {
+            dir: dir.path(),
+            env: Vec::new(),
+            locked: false,
+            cargo: Some(fake_cargo(dir.path(), build, run)),
+        };
+        super::run_with_docker(&place, &chapter(time_limit), Show::Nothing, Docker::MaySkip)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_slow_build_is_not_a_hang() {
+        // The build takes longer than the time limit; the tests themselves are quick.
+        let report = run_with("sleep 2", PASS, 1).await;
+        assert!(
+            !report.timed_out,
+            "a 2 s build under a 1 s limit was called a hang"
+        );
+        assert_eq!(report.count(Verdict::Passed), 1, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn a_program_that_fails_after_every_test_passed_is_not_green() {
+        // Every test said ok, then the program was killed on its way out.
+        let run = format!(
+            "echo 'running 1 test'; {PASS}; echo 'process didn'\\''t exit successfully: `x` (signal: 6, SIGABRT: process \
+             abort signal)' >&2; exit 101"
+        );
+        let report = run_with("true", &run, 5).await;
+        assert_eq!(report.count(Verdict::Passed), 1, "{report:?}");
+        assert!(!report.green(), "{report:?}");
+        let crash = report.crash.expect("a crash");
+        assert_eq!(crash.how, "it was killed by SIGABRT (process abort signal)");
+        assert!(
+            crash.sentence().contains("not a pass"),
+            "{}",
+            crash.sentence()
+        );
+    }
+
+    #[tokio::test]
+    async fn tests_that_hang_are_stopped_at_the_limit() {
+        let report = run_with("true", "sleep 30", 1).await;
+        assert!(report.timed_out, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn a_compile_error_is_its_own_verdict_with_the_first_error() {
+        let report = run_with(
+            "echo '   Compiling ch09 v0.1.0' >&2; echo 'error[E0425]: cannot find value `x` in this scope' >&2; echo ' --> src/lib.rs:3:5' >&2; echo 'error: could not compile `ch09`' >&2; exit 101",
+            PASS,
+            5,
+        )
+        .await;
+        assert!(report.build_failed, "{report:?}");
+        let first = report.first_error.unwrap();
+        assert!(
+            first.starts_with("error[E0425]: cannot find value `x`"),
+            "{first}"
+        );
+        assert!(first.contains("src/lib.rs:3:5"), "{first}");
+        assert!(!first.contains("could not compile"), "{first}");
+    }
+
+    #[tokio::test]
+    async fn a_skipped_test_is_not_a_pass() {
+        // What test-support's `skip` does, as the test binary would.
+        let run = format!(
+            "printf 'no Docker engine: none answers' > \"${}/s9_1__works\"; {PASS}",
+            test_support::SKIPS_ENV
+        );
+        let report = run_with("true", &run, 5).await;
+        assert_eq!(report.count(Verdict::Passed), 0, "{report:?}");
+        assert_eq!(report.count(Verdict::Skipped), 1, "{report:?}");
+        assert_eq!(
+            report.skip_reasons["s9_1::works"],
+            "no Docker engine: none answers"
+        );
+    }
+}
