@@ -3,9 +3,9 @@
 //! Workers send `GET` requests in a loop for a fixed duration, each on a persistent connection as
 //! wrk and real clients do ([`Mode::KeepAlive`], the default), or on a new connection per request
 //! ([`Mode::PerRequest`]), through test-support's HTTP client, the one the tests use (as fast as
-//! loadgen's own was: `cargo run --release -p loadgen --example compare_clients` measures both
-//! and wrk). Nothing is retried: a request that meets a connection the server is closing counts
-//! as failed (`closed` or `reset`), as wrk counts it as a read error. Every request is recorded:
+//! loadgen's own was, measured against it and wrk when it replaced it: commit e502d58). Nothing
+//! is retried: a request that meets a connection the server is closing counts as failed
+//! (`closed` or `reset`), as wrk counts it as a read error. Every request is recorded:
 //! when it started, how long it took, how it ended, and which instance answered (the
 //! `x-instance` header, or the word after "from" in the body: "hello from 3f2a…"). The report
 //! counts them by status and by instance, gives latency percentiles, and draws a timeline as SVG.
