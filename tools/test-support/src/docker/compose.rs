@@ -87,6 +87,7 @@ pub struct Project {
     name: Option<String>,
     profiles: Vec<String>,
     env: Vec<(String, String)>,
+    labelled: bool,
 }
 
 /// What taking a project down means, for `just down` and for every guard: containers, networks,
@@ -104,7 +105,15 @@ impl Project {
             name: None,
             profiles: Vec::new(),
             env: Vec::new(),
+            labelled: true,
         }
+    }
+
+    /// Without the run's labels (see [`super::labels`]): for a stack the learner keeps (`just
+    /// up`, `just redis`), which outlives the command that started it and is no leftover.
+    pub fn unlabelled(mut self) -> Project {
+        self.labelled = false;
+        self
     }
 
     /// Under this project name (`-p`).
@@ -140,7 +149,9 @@ impl Project {
         self.name.as_deref()
     }
 
-    /// `compose [-p name] [--profile …] args…` in the project's folder, with its variables.
+    /// `compose [-p name] [--profile …] args…` in the project's folder, with its variables and
+    /// the run's labels for the compose file's `${WORKBOOK_RUN}` and `${WORKBOOK_CHECKOUT}`
+    /// (empty when [`Project::unlabelled`], whatever the environment says).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = self.compose.command();
         if let Some(name) = &self.name {
@@ -149,9 +160,14 @@ impl Project {
         for profile in &self.profiles {
             command.args(["--profile", profile]);
         }
+        let labels = super::labels::env().map(|(key, value)| {
+            let value = if self.labelled { value } else { String::new() };
+            (key, value)
+        });
         command
             .args(args)
             .current_dir(&self.dir)
+            .envs(labels)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }

@@ -11,12 +11,14 @@ pub struct Container {
 }
 
 impl Container {
-    /// `docker run -d --name <name> args…` (options, the image, its command). If the run fails,
-    /// whatever it created is removed before the error returns (a container can exist and fail
-    /// to start).
+    /// `docker run -d --name <name> <the run's labels> args…` (options, the image, its
+    /// command). If the run fails, whatever it created is removed before the error returns (a
+    /// container can exist and fail to start).
     pub fn run(name: &str, args: &[&str]) -> Result<Container, String> {
         let container = Container::named(name);
+        let labels = super::labels::args();
         let mut all = vec!["run", "-d", "--name", name];
+        all.extend(labels.iter().map(String::as_str));
         all.extend_from_slice(args);
         super::docker(&all)?;
         Ok(container)

@@ -1,18 +1,22 @@
 //! The Docker engine, asked and driven the same way by the chapters' tests, the lab (tools/lab)
 //! and the runner's `doctor`, `prefetch`, `redis` and `bench`: is there an engine (and, in a
-//! test, skip or fail without one), which compose this machine has, is an image present, and
-//! guards that remove what a test started, panics included: a [`Container`] and a compose
-//! [`Project`] ([`ProjectGuard`]).
+//! test, skip or fail without one), which compose this machine has, is an image present, an
+//! image build that shows its progress ([`build`]), the labels that tie everything a run
+//! creates to that run ([`labels`]), and guards that remove what a test started, panics
+//! included: a [`Container`] and a compose [`Project`] ([`ProjectGuard`]).
 //!
 //! Its own tests: `cargo test -p test-support` (tests/docker.rs needs an engine, and skips
 //! loudly without one outside CI).
 
+mod build;
 mod compose;
 mod container;
+pub mod labels;
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+pub use build::{build, progress};
 pub use compose::{Compose, Project, ProjectGuard, compose};
 pub use container::Container;
 
