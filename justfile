@@ -64,6 +64,11 @@ prefetch *args:
 doctor:
     @{{wb}} doctor
 
+# remove what earlier runs of this checkout that died (with the machine, say) left on the Docker engine; `just doctor` lists it
+[no-exit-message]
+clean:
+    @{{wb}} clean
+
 # run a chapter's service: `just run chapter1` (yours) or `just run chapter1 --solution`
 [no-exit-message]
 run chapter="" *args:

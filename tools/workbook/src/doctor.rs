@@ -198,6 +198,7 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
             missing_required += 1;
         }
     }
+    crate::leftovers::doctor_line();
     offline_readiness(root);
     if missing_required == 0 {
         println!("\nReady: `just serve` for the book, then `just test chapter1` to begin.");

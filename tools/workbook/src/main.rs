@@ -25,6 +25,7 @@ mod files;
 mod git_files;
 mod lab_cmd;
 mod learner;
+mod leftovers;
 mod manifest;
 mod pins;
 mod prefetch;
@@ -104,6 +105,8 @@ enum Command {
     },
     /// Check this machine for everything the workbook needs.
     Doctor,
+    /// Remove what earlier runs of this checkout that died left on the Docker engine.
+    Clean,
     /// Run a chapter's service (with a Redis if none is running).
     Run {
         chapter: Option<String>,
@@ -168,6 +171,7 @@ impl Command {
             Command::Progress
             | Command::Prefetch { .. }
             | Command::Doctor
+            | Command::Clean
             | Command::Soak { .. }
             | Command::Verify { .. }
             | Command::Redis { .. }
@@ -208,6 +212,10 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<ExitCode> {
     let root = workbook_root()?;
+    // This run, and the checkout it runs, as the labels of what it creates on the Docker engine
+    // name them (tools/workbook/src/leftovers.rs), set before anything asks.
+    test_support::docker::labels::start_run();
+    test_support::docker::labels::set_checkout(&root);
     // `just test` passes an empty string when no chapter is given.
     let command = command.without_empty_chapter();
     let manifest = manifest::Manifest::load(&root)?;
@@ -248,6 +256,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             prefetch::prefetch(&root, &manifest, save.as_deref(), load.as_deref()).await
         }
         Command::Doctor => doctor::doctor(&root).await,
+        Command::Clean => leftovers::clean(),
         Command::Run {
             chapter,
             solution,

@@ -98,14 +98,8 @@ pub(crate) async fn run_only(
     if show == Show::Note {
         eprintln!("running chapter {}'s tests…", chapter.number);
     }
-    if chapter.docker && live {
-        eprintln!(
-            "chapter {}'s tests build an image from your Dockerfile on the Docker engine: \
-             the first image build compiles every dependency (a few minutes); later ones reuse \
-             Docker's layer cache.",
-            chapter.number
-        );
-    }
+    // A chapter whose tests build an image says so itself, when one of them builds it (chapter
+    // 3's support.rs): a section that builds none (3.1) must not announce minutes of building.
     let filter: Vec<&str> = only.into_iter().collect();
     let Some(run) = test_run(place, chapter, docker, live, chapter.time_limit(), &filter).await?
     else {
@@ -185,7 +179,13 @@ async fn test_run(
     if chapter.docker && docker == Docker::Required {
         command.env("WORKBOOK_REQUIRE_DOCKER", "1");
     }
-    let (out, err, status) = supervise(command, live, Some(limit)).await?;
+    let supervised = supervise(command, live, Some(limit)).await;
+    if chapter.docker && !matches!(supervised, Ok((_, _, Some(_)))) {
+        // Killed at the time limit, or stopped: the tests' guards never ran, so what they had
+        // started on the engine is still there, under this run's label.
+        crate::leftovers::sweep_run();
+    }
+    let (out, err, status) = supervised?;
     let Some(status) = status else {
         return Ok(None);
     };

@@ -39,6 +39,8 @@ pub(super) fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
         .current_dir(place.dir)
         .args(args)
         .env("RUST_BACKTRACE", "0")
+        // What the tests create on the Docker engine carries this run's labels.
+        .envs(test_support::docker::labels::env())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
