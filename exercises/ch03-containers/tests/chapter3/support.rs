@@ -80,53 +80,46 @@ fn build() -> Result<Image, String> {
     let log_path = dir.join("ch03-docker-build.log");
     let iid = dir.join("ch03-image-id");
     std::fs::remove_file(&iid).ok();
-    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let context = context();
-    let mut child = Command::new("docker")
+    // One tag per copy of the chapter (yours, and the scratch copy `--solution` builds), not one
+    // per engine: two copies never take each other's tag, and each build replaces its own.
+    let tag = format!(
+        "workbook-ch03:{}",
+        test_support::docker::labels::checkout_of(&context)
+    );
+    let replaced = docker(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+    let replaced = replaced
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&replaced.stdout).trim().to_owned());
+    test_support::docker::progress(
+        "docker build",
+        &format!(
+            "building an image from your Dockerfile ({}): the first build compiles every \
+             dependency (a few minutes), later ones reuse Docker's layer cache",
+            context.display()
+        ),
+    );
+    let mut command = Command::new("docker");
+    command
         .arg("build")
+        .args(test_support::docker::labels::args())
         .arg("--iidfile")
         .arg(&iid)
-        .args(["--tag", "workbook-ch03:tests"])
-        .arg(&context)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|err| format!("cannot run `docker build`: {err}"))?;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > BUILD_LIMIT {
-            child.kill().ok();
-            child.wait().ok();
-            return Err(format!(
-                "`docker build {}` was still running after {} minutes; stopped. Its output is \
-                 in {}.",
-                context.display(),
-                BUILD_LIMIT.as_secs() / 60,
-                log_path.display()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-    if !status.success() {
-        let tail: Vec<&str> = output.lines().rev().take(25).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!(
-            "`docker build {}` failed ({status}). The last lines of its output:\n{}\n\
-             The whole output is in {}. See 3.2.",
-            context.display(),
-            tail.join("\n"),
-            log_path.display()
-        ));
-    }
+        .args(["--tag", &tag])
+        .arg(&context);
+    test_support::docker::build(command, "docker build", &log_path, BUILD_LIMIT)
+        .map_err(|why| format!("`docker build {}`: {why} See 3.2.", context.display()))?;
     let id = std::fs::read_to_string(&iid)
         .map_err(|err| format!("docker build wrote no image id: {err}"))?
         .trim()
         .to_string();
+    // The image this build replaced under the tag: untagged now, and no cache to anyone (its
+    // layers that the new one shares stay, they are the new one's parents). A container still
+    // using it (a test run killed halfway) keeps it, until `just clean`.
+    if let Some(old) = replaced.filter(|old| *old != id) {
+        let _ = docker(&["rmi", &old]);
+    }
     let size = docker_ok(&["image", "inspect", "--format", "{{.Size}}", &id]);
     Ok(Image {
         id,

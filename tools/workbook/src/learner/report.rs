@@ -147,6 +147,15 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
                     .messages
                     .get(*name)
                     .map_or("(no message)", String::as_str);
+                // Several tests that share one failed step (chapter 3's image build) fail with
+                // one message: it is shown once.
+                if let Some(same) = failures[..i]
+                    .iter()
+                    .find(|earlier| report.messages.get(**earlier).is_some_and(|m| m == message))
+                {
+                    println!("  The same message as {same}, above.");
+                    continue;
+                }
                 for line in message.lines() {
                     println!("  {line}");
                 }
