@@ -64,7 +64,10 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     let scratch = ctx.scratch(Version::Solution)?;
     let port = test_support::free_port();
     let mut lab = lab::Lab::new(&scratch.root, port)?;
-    lab.project = Some(format!("wbbench{}", std::process::id()));
+    // Named after the scratch copy, so that its image (`<project>_app`) is one per checkout,
+    // each build replacing the last.
+    let copy = test_support::docker::labels::checkout_of(&scratch.root);
+    lab.project = Some(format!("wbbench{}", &copy[..12]));
     println!("Starting the lab with 1 replica (building the image the first time)…");
     let guard = lab.guard();
     lab.up(1)?;

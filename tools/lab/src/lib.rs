@@ -54,7 +54,9 @@ impl Lab {
             .env("LB_PORT", self.port.to_string());
         match &self.project {
             Some(name) => stack.named(name),
-            None => stack,
+            // Your own lab outlives the command that started it (`just down` ends it): no
+            // run's leftover, so it carries no run's label.
+            None => stack.unlabelled(),
         }
     }
 
@@ -89,11 +91,58 @@ impl Lab {
             .collect())
     }
 
+    /// The app's image, as compose names it: `<project>_app` (`-app` for the v2 plugin), the
+    /// project being the lab's name or, for your own lab, the folder's (lowercased, letters,
+    /// digits, `-` and `_` only).
+    fn image(&self) -> String {
+        let project = self.project.clone().unwrap_or_else(|| {
+            let folder = self
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| self.root.clone());
+            folder
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        });
+        let sep = if self.compose.is_plugin() { '-' } else { '_' };
+        format!("{project}{sep}app")
+    }
+
+    /// Builds the app's image, its progress shown as it goes (a cold build is minutes), and
+    /// returns the id of the image it replaced under its tag, if another.
+    fn build(&self) -> Result<Option<String>> {
+        let image = self.image();
+        let before = docker(&["image", "inspect", "--format", "{{.Id}}", &image]).ok();
+        let dir = self.root.join("target/lab");
+        std::fs::create_dir_all(&dir)?;
+        engine::build(
+            self.stack().command(&["build", "app"]),
+            "lab: build",
+            &dir.join("build.log"),
+            Duration::from_secs(20 * 60),
+        )
+        .map_err(|why| anyhow!("building the app's image: {why}"))?;
+        let after = docker(&["image", "inspect", "--format", "{{.Id}}", &image])?;
+        Ok(before.filter(|old| *old != after))
+    }
+
+    /// Removes an image a build replaced: untagged, and used by no replica any more (a
+    /// container that still uses it keeps it; `just clean` finds it later).
+    fn remove_replaced(replaced: Option<String>) {
+        if let Some(old) = replaced {
+            let _ = docker(&["rmi", &old]);
+        }
+    }
+
     /// Builds the image and starts the stack with `n` replicas; returns once all are healthy
     /// and the balancer answers.
     pub fn up(&self, n: usize) -> Result<()> {
         self.say("building the app's image (the first build takes a few minutes)…");
-        self.compose(&["build", "app"])?;
+        Self::remove_replaced(self.build()?);
         self.say(&format!("starting cache, {n} replicas of app, and lb…"));
         let scale = format!("app={n}");
         self.compose(&["up", "-d", "--scale", &scale, "cache", "app", "lb"])?;
@@ -161,7 +210,7 @@ impl Lab {
         let (n, surge) = (old.len(), surge.clamp(1, old.len()));
         let started = Instant::now();
         self.say("building the new image…");
-        self.compose(&["build", "app"])?;
+        let replaced = self.build()?;
         self.say(&format!(
             "replacing {n} replicas, {surge} at a time (at most {} running at once)…",
             n + surge
@@ -198,6 +247,7 @@ impl Lab {
                 stopping.elapsed().as_secs_f64()
             ));
         }
+        Self::remove_replaced(replaced);
         self.say(&format!(
             "rolling deploy done: {n} new replicas in {:.0} s",
             started.elapsed().as_secs_f64()

@@ -32,7 +32,11 @@ async fn the_lab_spreads_load_survives_a_crash_and_deploys_without_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let port = test_support::free_port();
     let mut lab = Lab::new(&root, port).unwrap_or_else(|err| panic!("{err:#}"));
-    lab.project = Some(format!("ch05lab{}", std::process::id()));
+    // A project of the test's own, named after this copy of the workbook (yours, or the
+    // scratch copy of `--solution`), so that its image (`<project>_app`) is one per copy, each
+    // build replacing the last, never one per run.
+    let copy = test_support::docker::labels::checkout_of(&root);
+    lab.project = Some(format!("ch05lab{}", &copy[..12]));
     lab.quiet = true;
     // The lab in a compose project of its own, taken down when the test ends, failed or not.
     let stack = lab.guard();
