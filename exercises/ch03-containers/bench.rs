@@ -23,6 +23,8 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     docker(&["info", "--format", "{{.ServerVersion}}"])
         .context("`just bench chapter3` needs a running Docker engine")?;
     let mut measured = Vec::new();
+    // The images it builds are removed however the bench ends: done, failed, or stopped.
+    let mut images = Images(Vec::new());
     for version in [Version::Starter, Version::Solution] {
         let scratch = ctx.scratch(version)?;
         let context = scratch
@@ -30,10 +32,13 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
             .join("exercises")
             .join(&ctx.chapter.folder)
             .join("service");
+        // One tag per checkout and version, never one per engine.
         let tag = format!(
-            "workbook-bench-ch03:{}",
-            format!("{version:?}").to_lowercase()
+            "workbook-bench-ch03:{}-{}",
+            format!("{version:?}").to_lowercase(),
+            test_support::docker::labels::checkout()
         );
+        images.0.push(tag.clone());
         println!("{version:?}: cold build (no cache; a few minutes)…");
         let cold = timed_build(&context, &tag, true)?;
         // A one-line source change that changes the binary, as in a day of work: the dependency
@@ -106,16 +111,37 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds `context` as `tag` and returns how long it took.
-fn timed_build(context: &Path, tag: &str, no_cache: bool) -> Result<Duration> {
-    let started = Instant::now();
-    let mut args = vec!["build", "--quiet", "--tag", tag];
-    if no_cache {
-        args.push("--no-cache");
+/// The bench's images, removed when dropped (with the layers only they use).
+struct Images(Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for tag in &self.0 {
+            if test_support::docker::has_image(tag) {
+                let _ = docker(&["rmi", tag]);
+            }
+        }
     }
-    let context = context.display().to_string();
-    args.push(&context);
-    docker(&args)?;
+}
+
+/// Builds `context` as `tag`, its progress shown, and returns how long it took.
+fn timed_build(context: &Path, tag: &str, no_cache: bool) -> Result<Duration> {
+    let log = std::env::temp_dir().join(format!(
+        "workbook-bench-ch03-{}.log",
+        test_support::docker::labels::checkout()
+    ));
+    let mut command = std::process::Command::new("docker");
+    command
+        .arg("build")
+        .args(test_support::docker::labels::args())
+        .args(["--tag", tag]);
+    if no_cache {
+        command.arg("--no-cache");
+    }
+    command.arg(context);
+    let started = Instant::now();
+    test_support::docker::build(command, "docker build", &log, Duration::from_secs(30 * 60))
+        .map_err(anyhow::Error::msg)?;
     Ok(started.elapsed())
 }
 
