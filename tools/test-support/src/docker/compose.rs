@@ -326,4 +326,49 @@ mod tests {
                 .any(|(k, v)| k == "LB_PORT" && v == Some(OsStr::new("8123")))
         );
     }
+
+    #[test]
+    fn a_project_hands_compose_the_runs_labels_unless_it_is_one_the_learner_keeps() {
+        let compose = Compose {
+            words: PLUGIN,
+            version: "2.29.7".into(),
+        };
+        let env_of = |project: &Project| -> Vec<(String, String)> {
+            let command = project.command(&["up"]);
+            let mut env: Vec<(String, String)> = command
+                .get_envs()
+                .filter(|(k, _)| k.to_string_lossy().starts_with("WORKBOOK_"))
+                .map(|(k, v)| {
+                    let v = v
+                        .map(|v| v.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (k.to_string_lossy().into_owned(), v)
+                })
+                .collect();
+            env.sort();
+            env
+        };
+        let labelled = Project::new(compose.clone(), "/somewhere").named("t1");
+        assert_eq!(
+            env_of(&labelled),
+            [
+                (
+                    "WORKBOOK_CHECKOUT".to_owned(),
+                    super::super::labels::checkout().to_owned()
+                ),
+                (
+                    "WORKBOOK_RUN".to_owned(),
+                    super::super::labels::run_id().to_owned()
+                ),
+            ]
+        );
+        let kept = Project::new(compose, "/somewhere").unlabelled();
+        assert_eq!(
+            env_of(&kept),
+            [
+                ("WORKBOOK_CHECKOUT".to_owned(), String::new()),
+                ("WORKBOOK_RUN".to_owned(), String::new()),
+            ]
+        );
+    }
 }
