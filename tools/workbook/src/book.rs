@@ -1,6 +1,7 @@
 //! Checks on the book's sources that mdbook itself does not make fatal: every `{{#include}}`
 //! names a file and anchor that exist, every internal link and `#anchor` resolves, every page is
-//! reachable from SUMMARY.md, and the instructor guide's schedules add up to chapters.toml.
+//! reachable from SUMMARY.md, the instructor guide's schedules add up to chapters.toml, and a
+//! page shows the starter, not the learner's edits (book_starters.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -58,6 +59,7 @@ pub(crate) fn check(root: &Path, manifest: &Manifest) -> Result<Vec<String>> {
         }
     }
     problems.extend(check_schedules(&src, manifest)?);
+    problems.extend(crate::book_starters::check(root, manifest)?);
     Ok(problems)
 }
 

@@ -16,6 +16,7 @@ mod bench;
 mod book;
 mod book_manifests;
 mod book_quotes;
+mod book_starters;
 mod cargo_dirs;
 mod cargo_test;
 mod compose_redis;

@@ -56,6 +56,13 @@ fn progress_counts_a_skipped_test_in_neither_the_passed_nor_the_total() {
         line.contains(" 1/1") && line.contains("1 skipped"),
         "progress's total counts the skipped test it says did not run: {line:?}\n{run}"
     );
+    // Each chapter says when it starts, and its row how long it took.
+    run.line("chapter 1: running its tests");
+    run.line("chapter 2: running its tests");
+    assert!(
+        line.ends_with(" s)"),
+        "the row does not say how long: {line:?}\n{run}"
+    );
 }
 
 /// A program for `just run chapter1` that records its pid and runs until a signal ends it.

@@ -22,15 +22,28 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
             println!("{label:<24} {:<20}  not written yet", "");
             continue;
         }
+        // A line as each chapter starts, and its time at the end of its row: a chapter whose
+        // tests build images runs for minutes, and a silent terminal looks hung.
+        println!(
+            "chapter {}: running its tests{}…",
+            chapter.number,
+            if chapter.docker {
+                " (they build images on the Docker engine: minutes the first time)"
+            } else {
+                ""
+            }
+        );
+        let started = std::time::Instant::now();
         let report = run_tests(root, chapter, None, false, Show::Note).await?;
+        let took = format!("  ({:.0} s)", started.elapsed().as_secs_f64());
         if report.build_failed {
             println!(
-                "{label:<24} {:<20}  does not compile: `just test chapter{}`",
+                "{label:<24} {:<20}  does not compile: `just test chapter{}`{took}",
                 "", chapter.number
             );
         } else if report.timed_out {
             println!(
-                "{label:<24} {:<20}  hung until the time limit: `just test chapter{}`",
+                "{label:<24} {:<20}  hung until the time limit: `just test chapter{}`{took}",
                 "", chapter.number
             );
         } else {
@@ -50,7 +63,7 @@ pub(crate) async fn progress(root: &Path, manifest: &Manifest) -> Result<ExitCod
                 String::new()
             };
             println!(
-                "{label:<24} {}  {passed}/{total}{skipped_note}",
+                "{label:<24} {}  {passed}/{total}{skipped_note}{took}",
                 bar(passed, total, 20)
             );
         }
