@@ -1,6 +1,8 @@
 //! The learner's files against the solution (`solution`) and against the starter (`reset`).
 
 use std::io::{BufRead, IsTerminal, Write};
+
+use anstyle::{AnsiColor, Style};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
@@ -12,7 +14,6 @@ use crate::manifest::Chapter;
 /// Prints a unified diff from each of the learner's files to the reference solution.
 pub(crate) fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     chapter.ensure_ready()?;
-    let color = std::io::stdout().is_terminal();
     let mut same = 0;
     for file in &chapter.files {
         let mine_path = chapter.exercise_dir(root).join(file);
@@ -30,18 +31,15 @@ pub(crate) fn solution(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
         for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
             println!("{}", hunk.header());
             for change in hunk.iter_changes() {
-                let (sign, start) = match change.tag() {
-                    ChangeTag::Delete => ("-", "\x1b[31m"),
-                    ChangeTag::Insert => ("+", "\x1b[32m"),
-                    ChangeTag::Equal => (" ", ""),
+                let (sign, style) = match change.tag() {
+                    ChangeTag::Delete => ("-", AnsiColor::Red.on_default()),
+                    ChangeTag::Insert => ("+", AnsiColor::Green.on_default()),
+                    ChangeTag::Equal => (" ", Style::new()),
                 };
                 let line = change.to_string_lossy();
                 let line = line.trim_end_matches('\n');
-                if color && !start.is_empty() {
-                    println!("{start}{sign}{line}\x1b[0m");
-                } else {
-                    println!("{sign}{line}");
-                }
+                // anstream's stdout drops the style when it is not a terminal, or NO_COLOR is set.
+                anstream::println!("{style}{sign}{line}{style:#}");
             }
         }
         println!();

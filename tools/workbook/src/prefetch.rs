@@ -258,40 +258,54 @@ pub(crate) fn chapter_images(root: &Path, chapter: &Chapter) -> Vec<String> {
         find_image_files(&place, &mut dockerfiles, &mut composes);
     }
     for file in dockerfiles {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let mut stages = std::collections::BTreeSet::new();
-        for line in text.lines() {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words
-                .first()
-                .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
-            {
-                let image = words
-                    .iter()
-                    .skip(1)
-                    .find(|w| !w.starts_with("--"))
-                    .copied()
-                    .unwrap_or("");
-                if !image.is_empty() && !stages.contains(image) {
-                    images.insert(image.to_owned());
-                }
-                if let Some(pos) = words.iter().position(|w| w.eq_ignore_ascii_case("AS"))
-                    && let Some(stage) = words.get(pos + 1)
-                {
-                    stages.insert(stage.to_string());
-                }
-            }
-        }
+        images.extend(dockerfile_images(
+            &std::fs::read_to_string(&file).unwrap_or_default(),
+        ));
     }
     for compose in composes {
-        let text = std::fs::read_to_string(&compose).unwrap_or_default();
-        for line in text.lines() {
-            if let Some(image) = line.trim().strip_prefix("image:") {
-                images.insert(image.trim().trim_matches('"').to_owned());
+        images.extend(compose_images(
+            &std::fs::read_to_string(&compose).unwrap_or_default(),
+        ));
+    }
+    images.into_iter().collect()
+}
+
+/// The images a Dockerfile starts `FROM`, not its own stages (`FROM chef AS planner`). One that
+/// does not parse (a learner's, half-written) names none: its chapter's tests say what is wrong.
+fn dockerfile_images(text: &str) -> Vec<String> {
+    let Ok(dockerfile) = parse_dockerfile::parse(text) else {
+        return Vec::new();
+    };
+    let mut images = Vec::new();
+    let mut stages = std::collections::BTreeSet::new();
+    for instruction in &dockerfile.instructions {
+        if let parse_dockerfile::Instruction::From(from) = instruction {
+            let image = from.image.value.as_ref();
+            if !image.is_empty() && !stages.contains(image) {
+                images.push(image.to_owned());
+            }
+            if let Some((_, stage)) = &from.as_ {
+                stages.insert(stage.value.as_ref());
             }
         }
     }
-    images.into_iter().collect()
+    images
+}
+
+/// The `image:` of each service of a compose file. One that does not parse names none.
+fn compose_images(text: &str) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Compose {
+        #[serde(default)]
+        services: std::collections::BTreeMap<String, Service>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Service {
+        image: Option<String>,
+    }
+    serde_saphyr::from_str::<Compose>(text)
+        .map(|c| c.services.into_values().filter_map(|s| s.image).collect())
+        .unwrap_or_default()
 }
 
 /// `docker-compose.yml`, `compose.yaml` and the other names docker compose looks for.
@@ -335,6 +349,25 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dockerfile_names_the_images_it_starts_from_not_its_stages() {
+        let text = "# syntax=docker/dockerfile:1\nARG V=1\nFROM --platform=$BUILDPLATFORM rust:1.95 \\\n  AS chef\n\
+                    FROM chef AS planner\nRUN true\nfrom gcr.io/distroless/cc:nonroot\n";
+        assert_eq!(
+            dockerfile_images(text),
+            ["rust:1.95", "gcr.io/distroless/cc:nonroot"]
+        );
+        assert!(dockerfile_images("FROM\n").is_empty());
+    }
+
+    #[test]
+    fn a_compose_file_names_its_services_images() {
+        let text = "x-common: &common\n  restart: always\nservices:\n  redis:\n    <<: *common\n    \
+                    image: \"redis:7\"\n  app:\n    build: .\n    environment:\n      image: not-one\n";
+        assert_eq!(compose_images(text), ["redis:7"]);
+        assert!(compose_images("services: [").is_empty());
+    }
 
     #[test]
     fn the_images_are_read_from_the_dockerfiles_and_the_compose_file() {

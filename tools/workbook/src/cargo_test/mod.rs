@@ -233,11 +233,9 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     let test_target = chapter.test_target();
     let base = base_args(place, chapter, &test_target);
     let live = show == Show::Build;
-    let color = if live && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        "always"
-    } else {
-        "never"
-    };
+    // Colour where the runner's own stderr would have it: a terminal, and no NO_COLOR.
+    let colored = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+    let color = if live && colored { "always" } else { "never" };
     let first = first_build(place, chapter);
     if show == Show::Note {
         eprintln!(
@@ -258,12 +256,13 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     }
     let mut build = cargo(place, &base);
     build.args(["--no-run", "--color", color]);
-    if color == "always" {
-        // cargo sees a pipe, not the terminal, so it would draw no progress bar; ask for it.
+    // cargo sees a pipe, not the terminal, so it would draw no progress bar; ask for it, as wide
+    // as the terminal (cargo refuses "always" without a width: colour forced onto a pipe has none).
+    if color == "always"
+        && let Some(width) = terminal_width()
+    {
         build.env("CARGO_TERM_PROGRESS_WHEN", "always");
-        if let Some(width) = terminal_width() {
-            build.env("CARGO_TERM_PROGRESS_WIDTH", width.to_string());
-        }
+        build.env("CARGO_TERM_PROGRESS_WIDTH", width.to_string());
     }
     // In a note-only run (`just progress`, `just hint`) cargo's lines still show while it
     // builds, so that minutes of compiling are never silent; the tests' own output does not.

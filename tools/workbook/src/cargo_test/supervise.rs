@@ -9,21 +9,14 @@ use tokio::process::Command;
 
 use super::Place;
 
-/// The terminal's width in columns, from `COLUMNS` or the terminal itself.
+/// The terminal's width in columns, from `COLUMNS` or the terminal itself (asked directly, with
+/// no `stty` to spawn; the controlling terminal, since stdout and stderr may be pipes).
 pub(super) fn terminal_width() -> Option<u16> {
     if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return Some(cols);
     }
-    let out = std::process::Command::new("stty")
-        .arg("size")
-        .stdin(std::fs::File::open("/dev/tty").ok()?)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    let tty = std::fs::File::open("/dev/tty").ok()?;
+    terminal_size::terminal_size_of(&tty).map(|(terminal_size::Width(cols), _)| cols)
 }
 
 /// `cargo <args>` in the place, in its own process group (so that a time-out or Ctrl-C can

@@ -1,7 +1,8 @@
 //! Printing a run: the tests by section, the failures of the first failing section explained,
 //! the summary line; and which section a failure is about.
 
-use std::io::IsTerminal;
+use anstream::println;
+use anstyle::{AnsiColor, Reset, Style};
 
 use super::section_command;
 use crate::cargo_test::{Report, Verdict};
@@ -45,12 +46,12 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
         println!("chapter {n}: does not compile");
         return;
     }
-    let color = std::io::stdout().is_terminal();
-    let (green, red, yellow, dim, reset) = if color {
-        ("\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
-    } else {
-        ("", "", "", "", "")
-    };
+    // anstream's stdout drops the styles when it is not a terminal, or NO_COLOR is set.
+    let green = AnsiColor::Green.on_default();
+    let red = AnsiColor::Red.on_default();
+    let yellow = AnsiColor::Yellow.on_default();
+    let dim = Style::new().dimmed();
+    let reset = Reset;
     println!();
     let shown = chapter
         .sections

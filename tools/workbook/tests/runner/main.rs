@@ -9,6 +9,7 @@
 mod common;
 
 mod build;
+mod colour;
 mod crash;
 mod files;
 mod sections;

@@ -1,0 +1,51 @@
+//! Colour reaches a terminal only, and never past `NO_COLOR`: the runner's test report, the
+//! solution diff and cargo's build output. A test cannot be a terminal, so `CLICOLOR_FORCE=1`
+//! stands in for one (the harness sets `NO_COLOR`; an empty one is unset, as no-color.org says).
+
+use crate::common::{Run, Workbook};
+
+const ESC: char = '\x1b';
+
+fn has_escapes(run: &Run) -> bool {
+    run.stdout.contains(ESC) || run.stderr.contains(ESC)
+}
+
+#[test]
+fn a_report_is_coloured_for_a_terminal_and_plain_through_a_pipe() {
+    let wb = Workbook::new();
+    // The starter: every test fails, so the report has its red marks.
+    let forced = wb
+        .runner(&["test", "chapter1"])
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run();
+    forced.assert_code(1);
+    assert!(
+        forced.stdout.contains("\x1b[31m✗"),
+        "a terminal's report has no red ✗\n{forced}"
+    );
+    let piped = wb.runner(&["test", "chapter1"]).env("NO_COLOR", "").run();
+    piped.assert_code(1).assert_stdout("✗ 1.1");
+    assert!(!has_escapes(&piped), "escapes went down a pipe\n{piped}");
+}
+
+#[test]
+fn no_color_wins_over_a_terminal() {
+    let wb = Workbook::new();
+    for args in [&["test", "chapter1"][..], &["solution", "chapter1"]] {
+        let run = wb
+            .runner(args)
+            .env("NO_COLOR", "1")
+            .env("CLICOLOR_FORCE", "1")
+            .run();
+        assert!(!has_escapes(&run), "escapes despite NO_COLOR\n{run}");
+    }
+    // The same diff is coloured without NO_COLOR: the test above sees the diff's lines.
+    let diff = wb
+        .runner(&["solution", "chapter1"])
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run();
+    diff.assert_code(0);
+    assert!(diff.stdout.contains("\x1b[32m+"), "{diff}");
+}
