@@ -164,7 +164,13 @@ impl Lab {
     }
 
     /// Runs `n` replicas of app, leaving the running ones as they are.
+    /// A replica that crashed (`just chaos`) stays, exited, and compose counts stopped
+    /// containers among the N of `--scale` and starts them again (docker/compose#7756): a
+    /// rolling deploy would take the killed replica, on its old image, for a new one. So stopped
+    /// replicas are removed first (`rm` removes only stopped service containers), and every
+    /// replica `--scale` adds is a fresh container of the current image.
     fn scale_app(&self, n: usize) -> Result<()> {
+        self.compose(&["rm", "-f", "app"])?;
         let scale = format!("app={n}");
         self.compose(&[
             "up",
