@@ -17,7 +17,7 @@ default:
 serve:
     @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@$WORKBOOK_MDBOOK
     @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@$WORKBOOK_MDBOOK_QUIZ
-    mdbook serve book --port 4000
+    @{{wb}} serve
 
 # run a chapter's tests against your code: `just test chapter1`, one section's: `just test chapter1 1.2` (add --solution for the reference)
 [no-exit-message]
@@ -135,6 +135,11 @@ down:
 [no-exit-message]
 pipeline *args:
     @{{wb}} run chapter4 --solution -- {{args}}
+
+# the workshop room: `just room` starts it (instructor), `just room join URL CODE` joins it, once (learner), `just room leave`
+[no-exit-message]
+room *args:
+    @{{wb}} room {{args}}
 
 # list the chapters
 [no-exit-message]

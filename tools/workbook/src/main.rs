@@ -28,10 +28,14 @@ mod lab_cmd;
 mod learner;
 mod leftovers;
 mod manifest;
+mod panel;
 mod pins;
 mod prefetch;
+mod room_link;
 mod run;
 mod scratch;
+mod serve;
+mod share;
 mod soak;
 mod stop;
 mod verify;
@@ -150,6 +154,16 @@ enum Command {
         #[command(subcommand)]
         command: lab_cmd::LabCommand,
     },
+    /// Serve the book on http://localhost:4000, with the panel of your verdicts beside it.
+    Serve,
+    /// The workshop room: start it (no arguments), `join URL CODE`, or `leave`.
+    Room {
+        #[command(subcommand)]
+        command: Option<room_link::RoomCommand>,
+        /// Mark a learner stuck after this many minutes on the same first failure (default 10).
+        #[arg(long, value_name = "MINUTES")]
+        stuck_after: Option<f64>,
+    },
     /// List the chapters.
     List,
 }
@@ -177,6 +191,8 @@ impl Command {
             | Command::Verify { .. }
             | Command::Redis { .. }
             | Command::Lab { .. }
+            | Command::Serve
+            | Command::Room { .. }
             | Command::List => {}
         }
         self
@@ -285,6 +301,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Redis { stop } => compose_redis::redis(&root, stop).await,
         Command::Lab { command } => lab_cmd::lab(&root, command).await,
+        Command::Serve => serve::serve(&root, manifest).await,
+        Command::Room {
+            command,
+            stuck_after,
+        } => room_link::room(&root, command, stuck_after).await,
         Command::List => {
             print!("{}", manifest.listing());
             Ok(ExitCode::SUCCESS)

@@ -116,6 +116,20 @@ pub(crate) async fn prefetch(
         }
     }
 
+    // The workshop room (`just room`, tools/room): built now so that the instructor's laptop
+    // needs no network on the day. The book's panel is part of the runner, built already.
+    println!("    the workshop room (tools/room)");
+    let room = stop::status(
+        Command::new("cargo")
+            .current_dir(root)
+            .args(["build", "--locked", "-p", "room"]),
+    )?
+    .is_ok_and(|s| s.success());
+    if !room {
+        done.problems
+            .push("the workshop room (tools/room) did not build".into());
+    }
+
     println!("4/4 container images…");
     if test_support::docker::engine().is_ok() {
         for image in images_named(root, manifest) {

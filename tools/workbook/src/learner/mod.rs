@@ -40,6 +40,9 @@ pub(crate) async fn test(
         }
         let report = run_tests(root, chapter, section, solution, Show::Build).await?;
         print_report(chapter, section, &report);
+        if !solution {
+            crate::room_link::send(root, chapter, section, &report).await;
+        }
         if !report.green() {
             all_green = false;
             if repeat > 1 {
@@ -123,6 +126,8 @@ pub(crate) async fn run_tests(
         let place = Place::learner(root);
         let report = cargo_test::run_only(&place, chapter, show, docker, only.as_deref()).await?;
         save_run(root, chapter, section, &report);
+        // For the book's panel (`just serve`): each section's verdict of this run.
+        crate::share::record(root, chapter, section, &report);
         Ok(report)
     }
 }

@@ -42,6 +42,7 @@ pub(crate) async fn watch(
         print!("\x1b[2J\x1b[H");
         let report = run_tests(root, chapter, section, false, Show::Build).await?;
         print_report(chapter, section, &report);
+        crate::room_link::send(root, chapter, section, &report).await;
         println!("\nWatching {} for changes. Ctrl-C to stop.", dir.display());
         tokio::select! {
             got = rx.recv() => if got.is_none() { return Ok(ExitCode::SUCCESS) },

@@ -117,7 +117,7 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "tooling-tests",
-        about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen)",
+        about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen, room)",
         scope: Scope::Workbook(check_tooling_tests),
     },
     Check {

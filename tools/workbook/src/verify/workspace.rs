@@ -70,6 +70,8 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
             "workbook",
             "-p",
             "loadgen",
+            "-p",
+            "room",
         ],
         &[],
     ))
