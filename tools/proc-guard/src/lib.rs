@@ -5,7 +5,13 @@
 //! minipm worker serving with no manager). [`die_with_parent`] arranges, between fork and exec,
 //! for the child to be killed when the parent process ends, whatever ended it:
 //!
-//! - **Linux**: `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the kernel itself sends the signal.
+//! - **Linux**: `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the kernel itself sends the signal. Two
+//!   things it does not say on its face ([prctl(2)]): the "parent" is the *thread* that forked
+//!   the child, so the signal comes when that thread ends, even while the rest of the parent
+//!   runs on: spawn from a thread that lives as long as the children should (a tokio worker or
+//!   the main thread, never a `spawn_blocking` thread, which tokio ends after 10 s idle). And
+//!   the call only arms the signal: a parent that died between the fork and the call is not
+//!   noticed, so the child checks `getppid()` right after it and exits if its parent has gone.
 //! - **Elsewhere (macOS, the BSDs)**: there is no such call. The parent holds the write end of a
 //!   pipe that nothing ever writes to; a tiny watchdog, forked from the child just before exec,
 //!   waits on the read end. When the parent dies, the kernel closes its end, the watchdog's
@@ -14,7 +20,10 @@
 //!
 //! The watchdog is plain POSIX, so it is tested on Linux too ([`Mode::Watchdog`]).
 //!
-//! Used by test-support (every server a test starts) and by chapter 2's minipm (its workers).
+//! Used by test-support (every server a test starts), by chapter 2's minipm (its workers) and
+//! by the runner (`just run`'s service, `just bench`'s measurements).
+//!
+//! [prctl(2)]: https://man7.org/linux/man-pages/man2/prctl.2.html
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -41,7 +50,9 @@ impl Mode {
 }
 
 /// Arranges for the child that `command` starts to be SIGKILLed when this process ends. Call it
-/// after `process_group(0)` if the child should take its whole group with it.
+/// after `process_group(0)` if the child should take its whole group with it. On Linux, call
+/// `spawn` from a thread that outlives the child (see the crate's documentation): the kernel
+/// kills the child when the thread that forked it ends.
 pub fn die_with_parent(command: &mut Command) {
     die_with_parent_by(command, Mode::native());
 }
@@ -60,12 +71,20 @@ pub fn die_with_parent_by(command: &mut Command, mode: Mode) {
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn pdeathsig(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent; it is all this
-    // closure does between fork and exec.
+    // The process that forks (this one): the child's parent until it dies.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl and getppid are async-signal-safe and touch no memory of the parent; they
+    // are all this closure does between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // The signal is armed from here on; a parent that died before this point was never
+            // seen, and the child, adopted by another process, would run on. Then it does not
+            // start (spawn reports the error to a parent that is no longer there).
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
             Ok(())
         });
@@ -210,7 +229,20 @@ mod tests {
     }
 
     fn child_dies_with_its_parent(mode: &str) {
-        let mut parent = Command::new(std::env::current_exe().unwrap())
+        let mut parent = start_parent(mode);
+        let pid = child_pid(&mut parent);
+        assert!(
+            alive(pid),
+            "the child {pid} should be running while its parent is"
+        );
+        parent.kill().unwrap(); // SIGKILL: the parent runs no code at all
+        parent.wait().unwrap();
+        assert_gone_soon(pid, mode);
+    }
+
+    /// The test binary, re-run as a parent in `mode`.
+    fn start_parent(mode: &str) -> std::process::Child {
+        Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
                 "tests::parent_role",
@@ -222,11 +254,15 @@ mod tests {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The pid the parent printed (`child-pid=N`).
+    fn child_pid(parent: &mut std::process::Child) -> i32 {
         let mut line = String::new();
         let mut out = BufReader::new(parent.stdout.take().unwrap());
         // libtest prints "running 1 test" and "test tests::parent_role ... " around it.
-        let pid: i32 = loop {
+        loop {
             line.clear();
             assert!(
                 out.read_line(&mut line).unwrap() > 0,
@@ -236,26 +272,61 @@ mod tests {
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("child-pid=")?.parse().ok())
             {
-                break pid;
+                return pid;
             }
-        };
-        assert!(
-            alive(pid),
-            "the child {pid} should be running while its parent is"
-        );
-        parent.kill().unwrap(); // SIGKILL: the parent runs no code at all
-        parent.wait().unwrap();
+        }
+    }
+
+    /// Fails unless `pid` is gone within 5 s (and kills it then, so that no run leaves it).
+    fn assert_gone_soon(pid: i32, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(pid) {
             if Instant::now() > deadline {
                 // Do not leave it behind for the next test run.
                 unsafe_kill(pid);
                 panic!(
-                    "the child {pid} ({mode}) was still running 5 s after its parent was killed"
+                    "the child {pid} ({what}) was still running 5 s after its parent was killed"
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The parent's job in the race that the `getppid()` check closes: a first hook, between
+    /// fork and exec, prints the child's pid and holds the child there until this parent is
+    /// gone (the test kills it on reading the pid); only then does proc-guard's hook run.
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    fn act_as_parent_that_dies_before_the_call() {
+        let parent = std::process::id() as libc::pid_t;
+        let mut sleep = Command::new("sleep");
+        sleep.arg("600").process_group(0);
+        // SAFETY: getpid, write, getppid and usleep are async-signal-safe; the line is written
+        // from a buffer on the stack.
+        unsafe {
+            sleep.pre_exec(move || {
+                let mut line = *b"child-pid=0000000000\n";
+                let mut pid = libc::getpid() as u32;
+                for at in (10..20).rev() {
+                    line[at] = b'0' + (pid % 10) as u8;
+                    pid /= 10;
+                }
+                libc::write(1, line.as_ptr().cast(), line.len());
+                // At most 10 s: the test kills this parent as soon as it reads the pid.
+                for _ in 0..1000 {
+                    if libc::getppid() != parent {
+                        break;
+                    }
+                    libc::usleep(10_000);
+                }
+                Ok(())
+            });
+        }
+        die_with_parent_by(&mut sleep, Mode::Pdeathsig);
+        // Returns only once the child has exec'd or failed to, by when this parent is gone.
+        #[allow(clippy::zombie_processes)]
+        let _child = sleep.spawn();
+        std::thread::sleep(Duration::from_secs(600));
     }
 
     #[allow(unsafe_code)]
@@ -269,8 +340,11 @@ mod tests {
     #[test]
     #[ignore = "the re-run parent's entry point, not a test of its own"]
     fn parent_role() {
-        if let Ok(mode) = std::env::var(ROLE) {
-            act_as_parent(&mode);
+        match std::env::var(ROLE).as_deref() {
+            #[cfg(target_os = "linux")]
+            Ok("dies-before-the-call") => act_as_parent_that_dies_before_the_call(),
+            Ok(mode) => act_as_parent(mode),
+            Err(_) => {}
         }
     }
 
@@ -282,6 +356,16 @@ mod tests {
     #[test]
     fn a_child_dies_when_its_parent_is_killed_watchdog() {
         child_dies_with_its_parent("watchdog");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_child_whose_parent_died_before_prctl_does_not_run_on() {
+        let mut parent = start_parent("dies-before-the-call");
+        let pid = child_pid(&mut parent);
+        parent.kill().unwrap();
+        parent.wait().unwrap();
+        assert_gone_soon(pid, "its parent died before PR_SET_PDEATHSIG");
     }
 
     #[test]

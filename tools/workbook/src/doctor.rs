@@ -7,9 +7,14 @@ use std::time::Duration;
 use anyhow::Result;
 use test_support::redis_server::find_on_path;
 
+use crate::manifest::{Chapter, Manifest, Status};
+
 struct Check {
     name: &'static str,
-    required_for: &'static str,
+    required_for: String,
+    /// Without it the workbook cannot be used (`just doctor` fails); the others are needed only
+    /// for what `required_for` says.
+    required: bool,
     found: Option<String>,
     fix: String,
 }
@@ -25,17 +30,19 @@ fn version_of(program: &str, args: &[&str]) -> Option<String> {
 
 /// A tool that `cargo install` puts on PATH under its crate's name, at the version the workbook
 /// pins.
-fn cargo_installed(name: &'static str, version: &str, required_for: &'static str) -> Check {
+fn cargo_installed(name: &'static str, version: &str, required_for: &str) -> Check {
     Check {
         name,
-        required_for,
+        required_for: required_for.into(),
+        required: false,
         found: version_of(name, &["--version"]),
         fix: format!("cargo install --locked {name}@{version}"),
     }
 }
 
-/// The platform, as the learner would name it, and what it does not support.
-pub(crate) fn platform() -> (String, Option<&'static str>) {
+/// The platform, as the learner would name it, and what it does not support; `docker` names
+/// the chapters that need Docker (`chapters 3 and 5`).
+pub(crate) fn platform(docker: &str) -> (String, Option<String>) {
     let arch = std::env::consts::ARCH;
     match std::env::consts::OS {
         "linux" if is_wsl() => (format!("Linux on WSL 2 ({arch})"), None),
@@ -49,14 +56,14 @@ pub(crate) fn platform() -> (String, Option<&'static str>) {
                     "Intel"
                 }
             ),
-            Some(
-                "chapters 3 and 5 need Docker Desktop or OrbStack running; /proc is Linux's, so \
-                 2.5's live /proc test is skipped (your parser is still tested)",
-            ),
+            Some(format!(
+                "{docker} need Docker Desktop or OrbStack running; /proc is Linux's, so 2.5's \
+                 live /proc test is skipped (your parser is still tested)"
+            )),
         ),
         other => (
             format!("{other} ({arch})"),
-            Some("not supported: use Linux, macOS, or WSL 2 on Windows"),
+            Some("not supported: use Linux, macOS, or WSL 2 on Windows".into()),
         ),
     }
 }
@@ -66,8 +73,32 @@ fn is_wsl() -> bool {
         .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"))
 }
 
+/// `chapter 1`, `chapters 1 and 5`, `chapters 1, 3 and 5`: the chapters of the manifest (those
+/// that are written) for which `wants` holds, as the doctor's lines name them.
+fn chapters_where(manifest: &Manifest, wants: impl Fn(&Chapter) -> bool) -> String {
+    let numbers: Vec<String> = manifest
+        .chapters
+        .iter()
+        .filter(|c| c.status != Status::Planned && wants(c))
+        .map(|c| c.number.to_string())
+        .collect();
+    match numbers.as_slice() {
+        [] => "no chapter".into(),
+        [one] => format!("chapter {one}"),
+        [rest @ .., last] => format!("chapters {} and {last}", rest.join(", ")),
+    }
+}
+
 pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
-    let (platform, caveat) = platform();
+    let manifest = Manifest::load(root)?;
+    // What each tool is for, from chapters.toml's `redis` and `docker` keys and the compose
+    // files the chapters' tests start.
+    let redis_chapters = chapters_where(&manifest, |c| c.redis);
+    let docker_chapters = chapters_where(&manifest, |c| c.docker);
+    let compose_chapters = chapters_where(&manifest, |c| {
+        c.docker && crate::prefetch::uses_compose(root, c)
+    });
+    let (platform, caveat) = platform(&docker_chapters);
     println!("Checking this machine for the workbook…\n");
     match caveat {
         Some(caveat) => println!("• {:<15} {platform}: {caveat}", "platform"),
@@ -89,11 +120,10 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         .map(|c| format!("{c} {}", c.version()));
     // The images the Docker chapters' Dockerfiles and compose files start from (chapters.toml's
     // `docker`); pulled ahead, the first build needs no network.
-    let manifest = crate::manifest::Manifest::load(root)?;
     let mut images: Vec<String> = manifest
         .chapters
         .iter()
-        .filter(|c| c.docker && c.status != crate::manifest::Status::Planned)
+        .filter(|c| c.docker && c.status != Status::Planned)
         .flat_map(|c| crate::prefetch::chapter_images(root, c))
         .collect();
     images.sort();
@@ -107,7 +137,8 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
     let checks = vec![
         Check {
             name: "cargo",
-            required_for: "everything",
+            required_for: "everything".into(),
+            required: true,
             found: version_of("cargo", &["--version"]),
             fix: "install Rust with rustup: https://rustup.rs".into(),
         },
@@ -124,7 +155,9 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         ),
         Check {
             name: "redis",
-            required_for: "the tests of chapters 1 and 5",
+            required_for: format!("the tests of {redis_chapters}"),
+            // Required as soon as one chapter's tests need it.
+            required: manifest.chapters.iter().any(|c| c.redis),
             found: redis_found,
             fix: "sudo apt install redis-server, or brew install redis, or `just redis` (Docker) \
                   and REDIS_URL=redis://127.0.0.1:6379"
@@ -132,19 +165,22 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         },
         Check {
             name: "git",
-            required_for: "`just reset`",
+            required_for: "`just reset`".into(),
+            required: false,
             found: version_of("git", &["--version"]),
             fix: "sudo apt install git, or brew install git".into(),
         },
         Check {
             name: "docker engine",
-            required_for: "chapters 3 and 5, and `just redis`",
+            required_for: format!("{docker_chapters}, and `just redis`"),
+            required: false,
             found: docker_engine,
             fix: "install Docker and start it (Docker Desktop, or `sudo systemctl start docker`)".into(),
         },
         Check {
             name: "images",
-            required_for: "the Docker chapters to need no network on the day",
+            required_for: format!("{docker_chapters} to need no network on the day"),
+            required: false,
             found: missing_images
                 .as_ref()
                 .filter(|m| m.is_empty())
@@ -158,7 +194,8 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
         },
         Check {
             name: "docker compose",
-            required_for: "the chapter 5 lab",
+            required_for: format!("the lab of {compose_chapters}"),
+            required: false,
             found: compose,
             fix: "install the compose plugin (`sudo apt install docker-compose-plugin`) or docker-compose".into(),
         },
@@ -172,7 +209,7 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
                     "✗ {:<15} missing; needed for {}.\n    fix: {}",
                     check.name, check.required_for, check.fix
                 );
-                if matches!(check.name, "cargo" | "redis") {
+                if check.required {
                     missing_required += 1;
                 }
             }
@@ -201,7 +238,8 @@ pub(crate) async fn doctor(root: &std::path::Path) -> Result<ExitCode> {
     crate::leftovers::doctor_line();
     offline_readiness(root);
     if missing_required == 0 {
-        println!("\nReady: `just serve` for the book, then `just test chapter1` to begin.");
+        let first = manifest.chapters.first().map_or(1, |c| c.number);
+        println!("\nReady: `just serve` for the book, then `just test chapter{first}` to begin.");
         Ok(ExitCode::SUCCESS)
     } else {
         println!(

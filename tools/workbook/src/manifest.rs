@@ -61,9 +61,8 @@ pub(crate) struct Chapter {
     pub scratch: Vec<String>,
     /// How many runs in a row the reference solution must pass in `just soak` (default 20).
     pub soak: Option<u32>,
-    /// The chapter's measurements for `just bench`: a file in the chapter's exercise folder,
-    /// compiled into the runner (tools/workbook/build.rs), with
-    /// `pub async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode>`.
+    /// The chapter's measurements for `just bench`: the package of a crate of its own in the
+    /// chapter's `bench/` folder (a workspace member), which the runner builds and runs.
     pub bench: Option<String>,
     #[serde(rename = "section", default)]
     pub sections: Vec<Section>,

@@ -333,6 +333,19 @@ fn is_compose_file(path: &Path) -> bool {
 }
 
 /// The Dockerfiles and compose files at `path` (a file, or a folder searched below it).
+/// True if the chapter's tests start a compose stack: a compose file in its folders or in what
+/// its scratch copy takes from the root (chapter 5's lab).
+pub(crate) fn uses_compose(root: &Path, chapter: &Chapter) -> bool {
+    let (mut dockerfiles, mut composes) = (Vec::new(), Vec::new());
+    let places = [chapter.exercise_dir(root), chapter.solution_dir(root)]
+        .into_iter()
+        .chain(chapter.scratch.iter().map(|entry| root.join(entry)));
+    for place in places {
+        find_image_files(&place, &mut dockerfiles, &mut composes);
+    }
+    !composes.is_empty()
+}
+
 fn find_image_files(path: &Path, dockerfiles: &mut Vec<PathBuf>, composes: &mut Vec<PathBuf>) {
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "Dockerfile") {

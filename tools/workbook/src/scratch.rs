@@ -154,11 +154,6 @@ impl Scratch {
             ("CARGO_BUILD_BUILD_DIR", self.build_dir.clone()),
         ]
     }
-
-    /// The chapter's binary in this copy, once built.
-    pub(crate) fn binary(&self, package: &str) -> PathBuf {
-        self.target.join("debug").join(package)
-    }
 }
 
 /// The workspace manifest of a scratch copy: the root one, plus a profile setting for the

@@ -23,6 +23,8 @@ use crate::manifest::{Chapter, Manifest, Status};
 mod book;
 mod chapter;
 mod chapters_toml;
+mod images;
+mod intro_table;
 mod lint_table;
 mod macos;
 mod outside;
@@ -91,8 +93,13 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "pins",
-        about: "the docs name the pinned tool versions and the one MSRV",
+        about: "the docs name the pinned tool versions and the one MSRV; every image is pinned once",
         scope: Scope::Workbook(check_pins),
+    },
+    Check {
+        name: "chapter-table",
+        about: "the introduction's table of chapters is chapters.toml's",
+        scope: Scope::Workbook(|ctx| intro_table::problems(ctx.root, ctx.manifest)),
     },
     Check {
         name: "rustfmt",

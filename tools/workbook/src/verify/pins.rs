@@ -143,5 +143,7 @@ pub(super) fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
             }
         }
     }
+    // The images, and the tools the images and CI install (verify/images.rs).
+    problems.extend(super::images::problems(root)?);
     Ok(problems)
 }

@@ -1,4 +1,4 @@
-//! The workspace's own checks: rustfmt (the solution files and bench.rs included), clippy, and
+//! The workspace's own checks: rustfmt (the solution files included), clippy, and
 //! the tooling's tests.
 
 use anyhow::Result;
@@ -10,20 +10,13 @@ pub(super) fn check_rustfmt(ctx: &Ctx<'_>) -> Result<Problems> {
     let mut problems = command(root, "cargo", &["fmt", "--all", "--check"], &[]);
     for chapter in ctx.chapters() {
         // The solution files are not in the workspace: rustfmt each (the projects outside the
-        // workspace are formatted by `outside-workspace`, starter and solution).
-        // Nor is the chapter's bench.rs, which the runner compiles in through generated code
-        // (tools/workbook/build.rs), where `cargo fmt` does not follow.
+        // workspace are formatted by `outside-workspace`, starter and solution). The chapters'
+        // benchmarks are workspace members, which `cargo fmt --all` formats.
         let files: Vec<String> = chapter
             .files
             .iter()
             .filter(|f| f.ends_with(".rs"))
             .map(|f| chapter.solution_dir(root).join(f))
-            .chain(
-                chapter
-                    .bench
-                    .iter()
-                    .map(|b| chapter.exercise_dir(root).join(b)),
-            )
             .map(|path| path.display().to_string())
             .collect();
         if files.is_empty() {

@@ -2,22 +2,24 @@
 //! the reference service (throughput over 1 and 3 replicas, failed requests during rolling
 //! deploys and a crash), and what a session costs a request.
 //!
-//! Not an exercise, and not part of the chapter's crate: chapters.toml names this file as the
-//! chapter's `bench`, and tools/workbook/build.rs compiles it into the runner, where the
-//! measuring kit it uses lives (tools/workbook/src/bench/mod.rs).
+//! Not an exercise: a crate of its own beside the chapter's (chapters.toml's `bench` names it),
+//! built and run by the workbook's runner, on the measuring kit in tools/bench-kit.
+#![allow(clippy::print_stdout)] // The table and its notes are what `just bench` prints.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use bench_kit::{BenchContext, Version, cores, ms, outcomes, verdict, wrk_during, wrk_row};
 use test_support::{Redis, Server, http};
 
-use crate::bench::{BenchContext, cores, ms, outcomes, verdict, wrk_during, wrk_row};
-use crate::scratch::Version;
+fn main() -> ExitCode {
+    bench_kit::main(bench)
+}
 
 /// The lab with the reference service: throughput with 1 and 3 replicas, failures during a
 /// rolling deploy and a crash; and what a session costs per request, on the host.
-pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+async fn bench(ctx: &BenchContext) -> Result<ExitCode> {
     // What a session costs: /me (rate limit + session lookup, two Redis round trips) against
     // /healthz (none), on one instance and a private Redis.
     println!("Building the solution of chapter 5…");

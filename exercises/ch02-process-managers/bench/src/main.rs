@@ -2,21 +2,23 @@
 //! crash to ready again, requests failed during reloads under load (loadgen both ways, and wrk),
 //! and CPU-bound throughput over 1 and 2 instances.
 //!
-//! Not an exercise, and not part of the chapter's crate: chapters.toml names this file as the
-//! chapter's `bench`, and tools/workbook/build.rs compiles it into the runner, where the
-//! measuring kit it uses lives (tools/workbook/src/bench/mod.rs).
+//! Not an exercise: a crate of its own beside the chapter's (chapters.toml's `bench` names it),
+//! built and run by the workbook's runner, on the measuring kit in tools/bench-kit.
+#![allow(clippy::print_stdout)] // The table and its notes are what `just bench` prints.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use bench_kit::{BenchContext, Version, median, ms, outcomes, verdict, wrk_during, wrk_row};
 use test_support::{Server, Sig, http};
 
-use crate::bench::{BenchContext, median, ms, outcomes, verdict, wrk_during, wrk_row};
-use crate::scratch::Version;
+fn main() -> ExitCode {
+    bench_kit::main(bench)
+}
 
-pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+async fn bench(ctx: &BenchContext) -> Result<ExitCode> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     println!("Building the solution of chapter 2…");

@@ -3,19 +3,21 @@
 //! flight, on busy keep-alive connections, under wrk), the deadline, a half-sent request; and
 //! the runner's own overhead.
 //!
-//! Not an exercise, and not part of the chapter's crate: chapters.toml names this file as the
-//! chapter's `bench`, and tools/workbook/build.rs compiles it into the runner, where the
-//! measuring kit it uses lives (tools/workbook/src/bench/mod.rs).
+//! Not an exercise: a crate of its own beside the chapter's (chapters.toml's `bench` names it),
+//! built and run by the workbook's runner, on the measuring kit in tools/bench-kit.
+#![allow(clippy::print_stdout)] // The table and its notes are what `just bench` prints.
 
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use bench_kit::{BenchContext, Version, median, ms, verdict, wrk_cell, wrk_during, wrk_row};
 use test_support::{Redis, Server, Sig, http};
 
-use crate::bench::{BenchContext, median, ms, verdict, wrk_cell, wrk_during, wrk_row};
-use crate::scratch::Version;
+fn main() -> ExitCode {
+    bench_kit::main(bench)
+}
 
 async fn start(
     binary: &Path,
@@ -48,7 +50,7 @@ async fn terminate_after(server: &mut Server, line: &str, explain: &str) -> (Exi
     terminate(server).await
 }
 
-pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+async fn bench(ctx: &BenchContext) -> Result<ExitCode> {
     println!("Building the starter and the solution of chapter 1…");
     let starter = ctx.build(Version::Starter)?;
     let solution = ctx.build(Version::Solution)?;
@@ -262,7 +264,7 @@ pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
 
 /// Times `just test chapter1` and `cargo test -p …` in a scratch copy of the starter, each right
 /// after appending one line to a source file, alternating, three times each after a warm-up.
-fn runner_overhead(ctx: &BenchContext<'_>) -> Result<(Duration, Duration)> {
+fn runner_overhead(ctx: &BenchContext) -> Result<(Duration, Duration)> {
     let scratch = ctx.scratch(Version::Starter)?;
     std::fs::copy(ctx.root.join("justfile"), scratch.root.join("justfile"))?;
     let lib = scratch

@@ -1,20 +1,22 @@
 //! The workbook's measurements of this chapter for `just bench chapter4`: what the pipeline
 //! runner (the solution) costs a step and a job, against the same commands run directly.
 //!
-//! Not an exercise, and not part of the chapter's crate: chapters.toml names this file as the
-//! chapter's `bench`, and tools/workbook/build.rs compiles it into the runner, where the
-//! measuring kit it uses lives (tools/workbook/src/bench/mod.rs).
+//! Not an exercise: a crate of its own beside the chapter's (chapters.toml's `bench` names it),
+//! built and run by the workbook's runner, on the measuring kit in tools/bench-kit.
+#![allow(clippy::print_stdout)] // The table and its notes are what `just bench` prints.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use bench_kit::{BenchContext, Version, ms, time_command, verdict};
 
-use crate::bench::{BenchContext, ms, time_command, verdict};
-use crate::scratch::Version;
+fn main() -> ExitCode {
+    bench_kit::main(bench)
+}
 
-pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+async fn bench(ctx: &BenchContext) -> Result<ExitCode> {
     println!("Building the solution of chapter 4…");
     let pipeline = ctx.build_bins(Version::Solution, &["pipeline"])?.remove(0);
     let dir = ctx.root.join("target/workbook/bench-ch04");

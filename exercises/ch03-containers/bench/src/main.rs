@@ -2,24 +2,26 @@
 //! build against a rebuild after a one-line change, and `docker stop`, for the starter's image
 //! and the solution's.
 //!
-//! Not an exercise, and not part of the chapter's crate: chapters.toml names this file as the
-//! chapter's `bench`, and tools/workbook/build.rs compiles it into the runner, where the
-//! measuring kit it uses lives (tools/workbook/src/bench/mod.rs).
+//! Not an exercise: a crate of its own beside the chapter's (chapters.toml's `bench` names it),
+//! built and run by the workbook's runner, on the measuring kit in tools/bench-kit.
+#![allow(clippy::print_stdout)] // The table and its notes are what `just bench` prints.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use bench_kit::{BenchContext, Version, verdict};
 use lab::docker;
 use test_support::docker::Container;
 
-use crate::bench::{BenchContext, verdict};
-use crate::scratch::Version;
+fn main() -> ExitCode {
+    bench_kit::main(bench)
+}
 
 /// Image size, cold build against a rebuild after a one-line change, `docker stop`. Both
 /// versions are built side by side from their scratch copies, with the same base images.
-pub(super) async fn bench(ctx: &BenchContext<'_>) -> Result<ExitCode> {
+async fn bench(ctx: &BenchContext) -> Result<ExitCode> {
     docker(&["info", "--format", "{{.ServerVersion}}"])
         .context("`just bench chapter3` needs a running Docker engine")?;
     let mut measured = Vec::new();

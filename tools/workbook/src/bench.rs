@@ -1,0 +1,89 @@
+//! `just bench chapterN`: runs a chapter's measurements, which are a crate of their own
+//! (`exercises/<folder>/bench/`, the package chapters.toml's `bench` key names, built on the
+//! kit in tools/bench-kit). The runner prepares the chapter's two scratch copies, builds that
+//! crate, and runs it with the copies in its environment ([`bench_kit::Handoff`]); the table is
+//! the crate's. So the runner compiles no chapter's benchmarks: an error in one stops only
+//! `just bench` of that chapter, with cargo's message.
+
+use std::path::Path;
+use std::process::{ExitCode, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cargo_test::Place;
+use crate::manifest::Chapter;
+use crate::scratch::{Scratch, Version, cargo_build};
+
+pub(crate) async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
+    chapter.ensure_ready()?;
+    let Some(package) = &chapter.bench else {
+        bail!("chapter {} has no benchmarks yet", chapter.number);
+    };
+    let handoff = bench_kit::Handoff {
+        root: root.to_path_buf(),
+        chapter: bench_kit::Chapter {
+            number: chapter.number,
+            folder: chapter.folder.clone(),
+            package: chapter.package().to_owned(),
+        },
+        starter: handed(Scratch::prepare(root, chapter, Version::Starter)?),
+        solution: handed(Scratch::prepare(root, chapter, Version::Solution)?),
+    };
+    eprintln!(
+        "Building chapter {}'s benchmarks ({package})…",
+        chapter.number
+    );
+    if !cargo_build(&Place::learner(root), package, true)? {
+        bail!(
+            "chapter {}'s benchmarks ({package}, chapters.toml's `bench`) do not build: cargo's \
+             errors are above",
+            chapter.number
+        );
+    }
+    let binary = crate::cargo_dirs::of(root)?
+        .target
+        .join("debug")
+        .join(package);
+    let mut command = tokio::process::Command::new(&binary);
+    command
+        .current_dir(root)
+        .env(bench_kit::HANDOFF, serde_json::to_string(&handoff)?)
+        // A group of its own, killed if the runner is dropped and, through proc-guard, if it
+        // dies: the terminal's Ctrl-C reaches the runner alone, which passes it on once to the
+        // whole group (the bench ends its blocking children so, and drops its guards).
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    proc_guard::die_with_parent(command.as_std_mut());
+    let mut signals = crate::stop::forward_signals();
+    crate::stop::check()?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let pid = child.id().context("the bench has a pid while it runs")?;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            Ok(()) = signals.changed() => {
+                let sig = match signals.borrow_and_update().1 {
+                    libc::SIGTERM => test_support::process::Sig::Term,
+                    _ => test_support::process::Sig::Int,
+                };
+                let _ = test_support::process::signal_group(pid, sig);
+            }
+        }
+    };
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// The runner's scratch copy, as the bench kit is handed it.
+fn handed(scratch: Scratch) -> bench_kit::Scratch {
+    bench_kit::Scratch {
+        root: scratch.root,
+        target: scratch.target,
+        build_dir: scratch.build_dir,
+    }
+}
