@@ -23,7 +23,7 @@ use crate::manifest::{Chapter, Manifest, Status};
 mod book;
 mod chapter;
 mod chapters_toml;
-mod lint_table;
+mod editor;
 mod macos;
 mod outside;
 mod pins;
@@ -93,6 +93,11 @@ const CHECKS: &[Check] = &[
         name: "pins",
         about: "the docs name the pinned tool versions and the one MSRV",
         scope: Scope::Workbook(check_pins),
+    },
+    Check {
+        name: "editor",
+        about: editor::ABOUT,
+        scope: Scope::Workbook(|ctx| editor::check(ctx.root, ctx.manifest)),
     },
     Check {
         name: "rustfmt",
