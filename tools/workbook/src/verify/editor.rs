@@ -152,7 +152,11 @@ fn learner_projects(
     for dir in outside {
         wanted.insert(dir.clone(), "outside the workspace".to_owned());
     }
-    for chapter in manifest.chapters.iter().filter(|c| c.status != Status::Planned) {
+    for chapter in manifest
+        .chapters
+        .iter()
+        .filter(|c| c.status != Status::Planned)
+    {
         for file in chapter.files.iter().filter(|f| f.ends_with(".rs")) {
             let path = Path::new("exercises").join(&chapter.folder).join(file);
             let crate_dir = path
