@@ -12,12 +12,10 @@ set dotenv-path := "tools/pins.env"
 default:
     @just --list --unsorted
 
-# serve the book on http://localhost:4000 (installs the pinned mdbook if missing); the services keep 3000
+# serve the book on http://localhost:4000 (installs the pinned mdbook if missing; the quizzes' mdbook-quiz installs in the background while the book is served); the services keep 3000
 [no-exit-message]
 serve:
-    @command -v mdbook >/dev/null 2>&1 || cargo install --locked mdbook@$WORKBOOK_MDBOOK
-    @command -v mdbook-quiz >/dev/null 2>&1 || cargo install --locked mdbook-quiz@$WORKBOOK_MDBOOK_QUIZ
-    @{{wb}} serve
+    @sh tools/serve
 
 # run a chapter's tests against your code: `just test chapter1`, one section's: `just test chapter1 1.2` (add --solution for the reference)
 [no-exit-message]

@@ -23,9 +23,9 @@ use crate::manifest::{Chapter, Manifest, Status};
 mod book;
 mod chapter;
 mod chapters_toml;
+mod editor;
 mod images;
 mod intro_table;
-mod lint_table;
 mod macos;
 mod outside;
 mod pins;
@@ -100,6 +100,11 @@ const CHECKS: &[Check] = &[
         name: "chapter-table",
         about: "the introduction's table of chapters is chapters.toml's",
         scope: Scope::Workbook(|ctx| intro_table::problems(ctx.root, ctx.manifest)),
+    },
+    Check {
+        name: "editor",
+        about: editor::ABOUT,
+        scope: Scope::Workbook(|ctx| editor::check(ctx.root, ctx.manifest)),
     },
     Check {
         name: "rustfmt",

@@ -1,12 +1,11 @@
 //! The projects outside the workspace (a `[workspace]` of their own, so that their folder alone is
-//! a Docker build context): clippy with the workspace's lint table, and rustfmt, starter and
-//! solution.
+//! a Docker build context): clippy with the workspace's lint table (their `[lints]`, a copy), and
+//! rustfmt, starter and solution.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::lint_table::lint_flags;
 use super::{Ctx, Problems, command};
 use crate::manifest::{Chapter, Status};
 use crate::scratch::{Scratch, Version};
@@ -61,14 +60,13 @@ pub(super) fn outside_projects<'a>(
     Ok(found)
 }
 
-/// Clippy with the workspace's lint table, and rustfmt, on every project outside the workspace:
+/// Clippy with the workspace's lint table (the project's copy), and rustfmt, on every project outside the workspace:
 /// on the starter (as committed: a scratch copy with the learner's files from git) and on the
 /// solution (the solution's scratch copy), each with a target folder of its own. A copy and
 /// the learner's tree would hash their packages alike (cargo hashes a package by its path
 /// relative to its workspace, here the project's own folder), so no folder is shared.
 pub(super) fn check_outside_workspace(ctx: &Ctx<'_>) -> Result<Problems> {
     let manifest = root_manifest(ctx.root)?;
-    let flags = lint_flags(&manifest)?;
     let mut problems = Vec::new();
     let mut linted = 0;
     for project in outside_projects(ctx, &manifest)? {
@@ -104,9 +102,9 @@ pub(super) fn check_outside_workspace(ctx: &Ctx<'_>) -> Result<Problems> {
             if dir.join("Cargo.lock").is_file() {
                 args.push("--locked");
             }
-            args.push("--");
-            args.extend(flags.iter().map(String::as_str));
-            args.extend(["-D", "warnings"]);
+            // The lint table is the project's own [lints], a copy of the workspace's (the
+            // `editor` check proves it the same).
+            args.extend(["--", "-D", "warnings"]);
             problems.extend(command(&dir, "cargo", &args, &env));
             problems.extend(command(&dir, "cargo", &["fmt", "--check"], &env));
             linted += 1;

@@ -31,7 +31,7 @@ pub(super) fn pin_documents(root: &Path) -> Vec<PathBuf> {
 
 /// The docs name the versions pinned in tools/pins.env (they cannot read it); the MSRV is the
 /// root Cargo.toml's `rust-version` everywhere it is stated; the workflow installs the Rust of
-/// rust-toolchain.toml; no project outside the workspace keeps a lint table of its own.
+/// rust-toolchain.toml.
 pub(super) fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
     let root = ctx.root;
     let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
@@ -103,13 +103,6 @@ pub(super) fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
         if theirs != Some(msrv.as_str()) {
             problems.push(format!(
                 "{}: rust-version is {theirs:?}, the workspace's is {msrv:?}",
-                rel(&path)
-            ));
-        }
-        if table.contains_key("lints") {
-            problems.push(format!(
-                "{} has a [lints] table of its own: the one table is the root Cargo.toml's \
-                 [workspace.lints], which `just verify --only outside-workspace` applies to it",
                 rel(&path)
             ));
         }
