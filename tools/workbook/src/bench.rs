@@ -6,9 +6,9 @@
 //! `just bench` of that chapter, with cargo's message.
 
 use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cargo_test::Place;
 use crate::manifest::Chapter;
@@ -47,32 +47,10 @@ pub(crate) async fn bench(root: &Path, chapter: &Chapter) -> Result<ExitCode> {
     let mut command = tokio::process::Command::new(&binary);
     command
         .current_dir(root)
-        .env(bench_kit::HANDOFF, serde_json::to_string(&handoff)?)
-        // A group of its own, killed if the runner is dropped and, through proc-guard, if it
-        // dies: the terminal's Ctrl-C reaches the runner alone, which passes it on once to the
-        // whole group (the bench ends its blocking children so, and drops its guards).
-        .stdin(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    proc_guard::die_with_parent(command.as_std_mut());
-    let mut signals = crate::stop::forward_signals();
-    crate::stop::check()?;
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id().context("the bench has a pid while it runs")?;
-    let status = loop {
-        tokio::select! {
-            status = child.wait() => break status?,
-            Ok(()) = signals.changed() => {
-                let sig = match signals.borrow_and_update().1 {
-                    libc::SIGTERM => test_support::process::Sig::Term,
-                    _ => test_support::process::Sig::Int,
-                };
-                let _ = test_support::process::signal_group(pid, sig);
-            }
-        }
-    };
+        .env(bench_kit::HANDOFF, serde_json::to_string(&handoff)?);
+    // Guarded as the tests' servers are; the terminal's Ctrl-C reaches the runner alone, which
+    // passes it on once to the bench's group (the bench ends its children and drops its guards).
+    let status = crate::stop::run_guarded(command, &binary.display().to_string()).await?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,

@@ -3,9 +3,9 @@
 //! occasion and stopped afterwards.
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use test_support::Server;
 use test_support::process::describe;
 use test_support::redis_server::PrivateRedisError;
@@ -92,36 +92,8 @@ pub(crate) async fn run(
     // The book is served on 4000, so the services' 3000 (chapter 3's 8080) is free while it is
     // open, and every `curl localhost:3000/…` in the book works as printed.
     //
-    // Guarded as the tests' servers are: a process group of its own, killed if the runner is
-    // dropped (a panic) and, through proc-guard, if the runner dies any other way (SIGKILL).
-    // The group also means that the terminal's Ctrl-C reaches the runner alone, which passes on
-    // exactly one signal: a service that saw the terminal's Ctrl-C and a forwarded one would take
-    // the second as "exit now" (1.6) and never show its graceful shutdown. No service reads its
-    // input, and a background group reading the terminal would be stopped (SIGTTIN).
-    command
-        .stdin(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    proc_guard::die_with_parent(command.as_std_mut());
-    let mut signals = crate::stop::forward_signals();
-    crate::stop::check()?;
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let pid = child.id().context("the service has a pid while it runs")?;
-    // The runner only passes signals on and waits, so that it can report how the service ended.
-    let status = loop {
-        tokio::select! {
-            status = child.wait() => break status?,
-            Ok(()) = signals.changed() => {
-                let sig = match signals.borrow_and_update().1 {
-                    libc::SIGTERM => test_support::process::Sig::Term,
-                    _ => test_support::process::Sig::Int,
-                };
-                let _ = test_support::process::signal_group(pid, sig);
-            }
-        }
-    };
+    // Guarded as the tests' servers are, and passed exactly one signal per Ctrl-C (stop.rs).
+    let status = crate::stop::run_guarded(command, &binary.display().to_string()).await?;
     eprintln!("{program} {}.", describe(status));
     if let Some(redis) = redis {
         redis.stop().await;

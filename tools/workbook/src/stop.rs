@@ -189,3 +189,42 @@ fn finish(pid: u32) -> Result<(), Stopped> {
     drop(groups);
     check()
 }
+
+/// Runs `command` guarded as the tests' servers are, and returns how it ended: a process group
+/// of its own, killed if the runner is dropped (a panic) and, through proc-guard, if the runner
+/// dies any other way (SIGKILL). The group also means that the terminal's Ctrl-C reaches the
+/// runner alone, which passes on exactly one signal per signal it gets: a service that saw the
+/// terminal's Ctrl-C and a forwarded one would take the second as "exit now" (1.6) and never
+/// show its graceful shutdown; a bench ends its blocking children and drops its guards. No child
+/// reads its input, and a background group reading the terminal would be stopped (SIGTTIN).
+/// `what` names the child in an error.
+pub(crate) async fn run_guarded(
+    mut command: tokio::process::Command,
+    what: &str,
+) -> anyhow::Result<ExitStatus> {
+    use anyhow::Context;
+    command
+        .stdin(std::process::Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    proc_guard::die_with_parent(command.as_std_mut());
+    let mut signals = forward_signals();
+    check()?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let pid = child.id().context("a child has a pid while it runs")?;
+    // The runner only passes signals on and waits, so that it can report how the child ended.
+    loop {
+        tokio::select! {
+            status = child.wait() => return Ok(status?),
+            Ok(()) = signals.changed() => {
+                let sig = match signals.borrow_and_update().1 {
+                    libc::SIGTERM => test_support::process::Sig::Term,
+                    _ => test_support::process::Sig::Int,
+                };
+                let _ = test_support::process::signal_group(pid, sig);
+            }
+        }
+    }
+}
