@@ -91,7 +91,11 @@ fn build_to(
                 tail.push_back(line);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let last = tail.back().map(|l| shorten(l.trim())).unwrap_or_default();
+                // Docker passes the compiler's colours on: shown without their escape codes.
+                let last = tail
+                    .back()
+                    .map(|l| shorten(&crate::process::strip_ansi(l.trim())))
+                    .unwrap_or_default();
                 show(&format!(
                     "still on {} ({} s{})",
                     shorten(&step),

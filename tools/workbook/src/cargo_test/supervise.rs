@@ -67,10 +67,30 @@ pub(super) async fn supervise(
             // and no newline, and that bar is what shows a long compile is moving.
             let mut pending: Vec<u8> = Vec::new();
             let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk).await {
-                if n == 0 {
-                    break;
-                }
+            // Never silent for long: where nothing came for QUIET (a pipe, where cargo draws no
+            // progress bar; a long compile of one crate; a long test), a line says how long,
+            // and what cargo said last. `read` is cancel-safe, so timing it out loses nothing.
+            let started = tokio::time::Instant::now();
+            let mut last = String::new();
+            loop {
+                let n = match tokio::time::timeout(QUIET, stderr.read(&mut chunk)).await {
+                    Err(_) => {
+                        if live {
+                            eprintln!(
+                                "  … {} s so far{}",
+                                started.elapsed().as_secs(),
+                                if last.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" (last: {last})")
+                                }
+                            );
+                        }
+                        continue;
+                    }
+                    Ok(Ok(0) | Err(_)) => break,
+                    Ok(Ok(n)) => n,
+                };
                 pending.extend_from_slice(&chunk[..n]);
                 while let Some(end) = pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
                     let piece: Vec<u8> = pending.drain(..=end).collect();
@@ -85,6 +105,9 @@ pub(super) async fn supervise(
                     let line = text.trim_end_matches('\n');
                     if live && !is_noise(line) {
                         eprintln!("{line}");
+                    }
+                    if !line.trim().is_empty() {
+                        last = test_support::process::strip_ansi(line.trim());
                     }
                     kept.push_str(line);
                     kept.push('\n');
@@ -144,6 +167,9 @@ pub(super) async fn supervise(
         }
     }
 }
+
+/// How long a supervised cargo may go without a line before the runner says it is still at it.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// cargo's lines that say nothing the runner's summary does not say better.
 pub(super) fn is_noise(line: &str) -> bool {
