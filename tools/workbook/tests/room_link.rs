@@ -90,24 +90,18 @@ fn a_joined_run_sends_names_and_verdicts_and_never_code() {
     let run = wb.run(&["test", "chapter1"]);
     run.assert_code(1).assert_stdout("chapter 1: 0 passed");
     let body: serde_json::Value = serde_json::from_str(&room.join().unwrap()).unwrap();
-    let mut keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(keys, ["code", "learner", "name", "sections"], "{body:#}");
+    assert_eq!(
+        sorted_keys(&body),
+        ["code", "learner", "name", "sections"],
+        "{body:#}"
+    );
     assert_eq!(body["name"], "Ada");
     for section in body["sections"].as_array().unwrap() {
-        let mut keys: Vec<&str> = section
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["failure", "id", "passed", "total"], "{body:#}");
+        assert_eq!(
+            sorted_keys(section),
+            ["failure", "id", "passed", "total"],
+            "{body:#}"
+        );
     }
     let text = body.to_string();
     for file in [
@@ -144,4 +138,16 @@ fn a_room_that_is_gone_costs_one_quiet_line_and_changes_nothing() {
     assert!(notes[0].contains("not sent"), "{run}");
     // The verdict came first: the summary is printed, whatever the room did.
     assert!(run.stdout.trim_end().ends_with("failed"), "{run}");
+}
+
+/// The keys of a JSON object, sorted: what a send holds, whatever its order.
+fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
 }
