@@ -140,14 +140,7 @@ fn builder_matches_toolchain(root: &Path, images: &[Image]) -> Result<Vec<String
     let Some(builder) = images.iter().find(|i| i.repository == "rust") else {
         return Ok(Vec::new());
     };
-    let text = std::fs::read_to_string(root.join("rust-toolchain.toml"))
-        .context("reading rust-toolchain.toml")?;
-    let table: toml::Table = toml::from_str(&text).context("rust-toolchain.toml is not valid")?;
-    let channel = table
-        .get("toolchain")
-        .and_then(|t| t.get("channel"))
-        .and_then(|c| c.as_str())
-        .unwrap_or_default();
+    let channel = super::pins::toolchain_channel(root)?;
     let minor: String = channel.split('.').take(2).collect::<Vec<_>>().join(".");
     let version = builder.tag.split('-').next().unwrap_or_default();
     Ok(if version == minor || version == channel {

@@ -109,16 +109,7 @@ pub(super) fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
     }
 
     // The workflow's toolchain action cannot read rust-toolchain.toml: it must name the same.
-    let toolchain = std::fs::read_to_string(root.join("rust-toolchain.toml"))
-        .context("reading rust-toolchain.toml")?;
-    let toolchain: toml::Table =
-        toml::from_str(&toolchain).context("rust-toolchain.toml is not valid")?;
-    let channel = toolchain
-        .get("toolchain")
-        .and_then(|t| t.get("channel"))
-        .and_then(|c| c.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let channel = toolchain_channel(root)?;
     let mut workflows = Vec::new();
     collect_files(&root.join(".github/workflows"), "yml", &mut workflows);
     for workflow in workflows {
@@ -139,4 +130,17 @@ pub(super) fn check_pins(ctx: &Ctx<'_>) -> Result<Problems> {
     // The images, and the tools the images and CI install (verify/images.rs).
     problems.extend(super::images::problems(root)?);
     Ok(problems)
+}
+
+/// The Rust that rust-toolchain.toml pins (its `channel`; empty if it names none).
+pub(super) fn toolchain_channel(root: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(root.join("rust-toolchain.toml"))
+        .context("reading rust-toolchain.toml")?;
+    let table: toml::Table = toml::from_str(&text).context("rust-toolchain.toml is not valid")?;
+    Ok(table
+        .get("toolchain")
+        .and_then(|t| t.get("channel"))
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_owned())
 }
