@@ -94,7 +94,8 @@ pub fn spawn(
 fn before_exec(command: &mut Command, listener: Option<i32>) {
     // Die with minipm, even if it is killed with SIGKILL and runs no code at all. Linux has a
     // call for it (prctl PR_SET_PDEATHSIG); macOS has none, so there a watchdog waits on a pipe
-    // minipm holds (tools/proc-guard explains both).
+    // minipm holds (tools/proc-guard explains both). On Linux the "parent" is the thread that
+    // spawns the worker: minipm spawns from its tokio worker threads, which live as long as it.
     proc_guard::die_with_parent(command.as_std_mut());
     // SAFETY: only async-signal-safe calls (dup2, fcntl), on integers; no allocation.
     unsafe {

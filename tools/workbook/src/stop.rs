@@ -207,6 +207,8 @@ pub(crate) async fn run_guarded(
         .stdin(std::process::Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
+    // On Linux the child dies when the *thread* that spawns it ends (proc-guard's docs): this
+    // runs on the runner's tokio runtime, whose threads live as long as the runner.
     proc_guard::die_with_parent(command.as_std_mut());
     let mut signals = forward_signals();
     check()?;

@@ -53,21 +53,19 @@ impl Output {
     }
 }
 
-/// Removes terminal colour codes, so that a line can be matched as plain text.
+/// Removes terminal escape codes (colours, cursor moves, links), so that a line can be matched
+/// as plain text.
 pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Skip `ESC [ … final-byte`.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
+    anstream::adapter::strip_str(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colours_and_links_are_stripped_and_the_text_kept() {
+        // cargo's bold red `error`, and an OSC 8 hyperlink as newer compilers print.
+        let line = "\u{1b}[1m\u{1b}[91merror\u{1b}[0m: see \u{1b}]8;;https://e.x/\u{1b}\\here\u{1b}]8;;\u{1b}\\ now";
+        assert_eq!(super::strip_ansi(line), "error: see here now");
+        assert_eq!(super::strip_ansi("plain ✓ text"), "plain ✓ text");
     }
-    out
 }

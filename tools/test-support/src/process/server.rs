@@ -82,7 +82,9 @@ impl ServerBuilder {
             .process_group(0)
             .kill_on_drop(true);
         // Even a test process killed with SIGKILL (which runs no destructor) leaves no server
-        // behind: PR_SET_PDEATHSIG on Linux, a watchdog on a pipe on macOS.
+        // behind: PR_SET_PDEATHSIG on Linux, a watchdog on a pipe on macOS. On Linux the signal
+        // comes when the *thread* that spawns it ends (proc-guard's docs): here the test's own
+        // thread, which ends with the test, as the server should.
         proc_guard::die_with_parent(command.as_std_mut());
         let mut child = command.spawn().unwrap_or_else(|err| {
             panic!(
