@@ -1,34 +1,7 @@
-//! Reading what cargo and libtest printed: the verdicts and failure messages of libtest's human
-//! output, the panic messages of uncaptured tests, the compiler's first error.
+//! Reading what libtest printed: the verdicts and failure messages of its human output, the panic
+//! messages of uncaptured tests. (The compiler's diagnostics: [`super::diagnostics`].)
 
 use super::report::{Report, Verdict};
-
-/// The compiler's first error, with its location and source lines: what to fix first.
-pub(crate) fn first_compile_error(stderr: &str) -> Option<String> {
-    let plain: Vec<String> = stderr
-        .lines()
-        .map(test_support::process::strip_ansi)
-        .collect();
-    let start = plain.iter().position(|l| {
-        l.starts_with("error[")
-            || (l.starts_with("error: ") && !l.starts_with("error: could not compile"))
-    })?;
-    let mut block = vec![plain[start].clone()];
-    for line in &plain[start + 1..] {
-        // The block ends at the next diagnostic or at cargo's summary.
-        if line.starts_with("error") || line.starts_with("warning") {
-            break;
-        }
-        block.push(line.clone());
-        if block.len() >= 25 {
-            break;
-        }
-    }
-    while block.last().is_some_and(|l| l.trim().is_empty()) {
-        block.pop();
-    }
-    Some(block.join("\n"))
-}
 
 /// Parses libtest's human output.
 pub(crate) fn parse(out: &str) -> Report {

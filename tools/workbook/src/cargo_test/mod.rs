@@ -11,17 +11,18 @@ use anyhow::{Context, Result};
 
 use crate::manifest::Chapter;
 
+mod diagnostics;
 mod libtest;
 mod recover;
 mod report;
 mod supervise;
 
-pub(crate) use libtest::{first_compile_error, parse};
+pub(crate) use libtest::parse;
 pub(crate) use report::{Report, Verdict};
 
 use libtest::panic_messages;
 use recover::recover;
-use supervise::{cargo, supervise, terminal_width};
+use supervise::{Live, cargo, supervise, terminal_width};
 
 /// Whether a chapter's container tests may skip (loudly) where no Docker engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +113,7 @@ pub(crate) async fn run_only(
         out,
         err,
         status,
+        first_error,
         mut report,
     } = run;
     report.stderr = err;
@@ -120,7 +122,7 @@ pub(crate) async fn run_only(
     let started = out.lines().any(|l| l.starts_with("running "));
     if !status.success() && !started {
         report.build_failed = true;
-        report.first_error = first_compile_error(&report.stderr);
+        report.first_error = first_error;
         return Ok(report);
     }
     // A program that ended without libtest's summary, or failed with no failure to show for
@@ -146,6 +148,9 @@ struct TestRun {
     out: String,
     err: String,
     status: std::process::ExitStatus,
+    /// The compiler's first error, should cargo have had to build again and failed (a file
+    /// saved between the build and the run).
+    first_error: Option<String>,
     report: Report,
 }
 
@@ -168,6 +173,9 @@ async fn test_run(
             "--no-fail-fast",
             "--color",
             "never",
+            // The compiler's diagnostics as JSON records: told apart from libtest's lines.
+            "--message-format",
+            "json",
             "--",
             "--color",
             "never",
@@ -179,16 +187,19 @@ async fn test_run(
     if chapter.docker && docker == Docker::Required {
         command.env("WORKBOOK_REQUIRE_DOCKER", "1");
     }
+    let live = if live { Live::NoWarnings } else { Live::Off };
     let supervised = supervise(command, live, Some(limit)).await;
-    if chapter.docker && !matches!(supervised, Ok((_, _, Some(_)))) {
+    if chapter.docker && !supervised.as_ref().is_ok_and(|o| o.status.is_some()) {
         // Killed at the time limit, or stopped: the tests' guards never ran, so what they had
         // started on the engine is still there, under this run's label.
         crate::leftovers::sweep_run();
     }
-    let (out, err, status) = supervised?;
-    let Some(status) = status else {
+    let output = supervised?;
+    let Some(status) = output.status else {
         return Ok(None);
     };
+    let first_error = output.first_error();
+    let supervise::Output { out, err, .. } = output;
     let mut report = parse(&out);
     // With TEST_LOG (`--nocapture`) libtest prints no failure blocks: the panic messages went
     // to stderr as they happened.
@@ -202,6 +213,7 @@ async fn test_run(
         out,
         err,
         status,
+        first_error,
         report,
     }))
 }
@@ -254,8 +266,16 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
             chapter.number
         );
     }
+    // The compiler's diagnostics come as JSON records on stdout, each with the text it would
+    // have printed (in colour where cargo's own lines are): shown as they come, and the first
+    // error read off them, not off the terminal's text.
+    let format = if color == "always" {
+        "json-diagnostic-rendered-ansi"
+    } else {
+        "json"
+    };
     let mut build = cargo(place, &base);
-    build.args(["--no-run", "--color", color]);
+    build.args(["--no-run", "--color", color, "--message-format", format]);
     // cargo sees a pipe, not the terminal, so it would draw no progress bar; ask for it, as wide
     // as the terminal (cargo refuses "always" without a width: colour forced onto a pipe has none).
     if color == "always"
@@ -266,8 +286,13 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     }
     // In a note-only run (`just progress`, `just hint`) cargo's lines still show while it
     // builds, so that minutes of compiling are never silent; the tests' own output does not.
-    let (_, build_err, status) = supervise(build, show != Show::Nothing, None).await?;
-    let Some(status) = status else {
+    let live = if show == Show::Nothing {
+        Live::Off
+    } else {
+        Live::All
+    };
+    let output = supervise(build, live, None).await?;
+    let Some(status) = output.status else {
         unreachable!("a run without a time limit always ends with a status")
     };
     if status.success() {
@@ -275,8 +300,8 @@ async fn build_step(place: &Place<'_>, chapter: &Chapter, show: Show) -> Result<
     }
     Ok(Some(Report {
         build_failed: true,
-        first_error: first_compile_error(&build_err),
-        stderr: build_err,
+        first_error: output.first_error(),
+        stderr: output.err,
         ..Report::default()
     }))
 }
@@ -404,22 +429,98 @@ mod tests {
         assert!(report.timed_out, "{report:?}");
     }
 
+    /// A shell line that prints one of cargo's compiler-message records on stdout (with printf:
+    /// dash's echo would turn the record's `\n` into new lines).
+    fn diagnostic(level: &str, rendered: &str) -> String {
+        let record = serde_json::json!({
+            "reason": "compiler-message",
+            "package_id": "ch09",
+            "message": { "level": level, "rendered": rendered, "spans": [] },
+        });
+        format!("printf '%s\\n' '{record}'; ")
+    }
+
     #[tokio::test]
     async fn a_compile_error_is_its_own_verdict_with_the_first_error() {
-        let report = run_with(
-            "echo '   Compiling ch09 v0.1.0' >&2; echo 'error[E0425]: cannot find value `x` in this scope' >&2; echo ' --> src/lib.rs:3:5' >&2; echo 'error: could not compile `ch09`' >&2; exit 101",
-            PASS,
-            5,
-        )
-        .await;
+        let build = [
+            "echo '   Compiling ch09 v0.1.0' >&2; ".to_owned(),
+            diagnostic(
+                "warning",
+                "warning: unused variable: `y`\n --> src/lib.rs:2:9\n\n",
+            ),
+            diagnostic(
+                "error",
+                "error[E0425]: cannot find value `x` in this scope\n --> src/lib.rs:3:5\n\n",
+            ),
+            diagnostic(
+                "error",
+                "error[E0308]: mismatched types\n --> src/lib.rs:9:1\n\n",
+            ),
+            "echo 'error: could not compile `ch09`' >&2; exit 101".to_owned(),
+        ]
+        .concat();
+        let report = run_with(&build, PASS, 5).await;
         assert!(report.build_failed, "{report:?}");
         let first = report.first_error.unwrap();
-        assert!(
-            first.starts_with("error[E0425]: cannot find value `x`"),
-            "{first}"
+        assert_eq!(
+            first,
+            "error[E0425]: cannot find value `x` in this scope\n --> src/lib.rs:3:5"
         );
-        assert!(first.contains("src/lib.rs:3:5"), "{first}");
-        assert!(!first.contains("could not compile"), "{first}");
+        // verify prints the stderr of a chapter that does not compile: the diagnostics are in it.
+        assert!(
+            report.stderr.contains("mismatched types"),
+            "{}",
+            report.stderr
+        );
+        assert!(
+            report.stderr.contains("could not compile"),
+            "{}",
+            report.stderr
+        );
+    }
+
+    #[tokio::test]
+    async fn a_compile_error_in_the_run_step_is_read_the_same_way() {
+        // A file saved between the build and the run: the run's cargo builds again, and fails.
+        let run = [
+            diagnostic(
+                "warning",
+                "warning: unused variable: `y`\n --> src/lib.rs:2:9\n\n",
+            ),
+            diagnostic(
+                "error",
+                "error[E0308]: mismatched types\n --> src/lib.rs:9:1\n\n",
+            ),
+            "exit 101".to_owned(),
+        ]
+        .concat();
+        let report = run_with("true", &run, 5).await;
+        assert!(report.build_failed, "{report:?}");
+        assert_eq!(
+            report.first_error.unwrap(),
+            "error[E0308]: mismatched types\n --> src/lib.rs:9:1"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_the_compiler_said_nothing_about_is_cargos_own_error() {
+        let build = [
+            diagnostic(
+                "warning",
+                "warning: unused variable: `y`\n --> src/lib.rs:2:9\n\n",
+            ),
+            "echo 'error: failed to run custom build command for `ch09`' >&2; ".to_owned(),
+            "printf '\\nCaused by:\\n  --- stderr\\n  no libfoo\\n' >&2; ".to_owned(),
+            "echo 'warning: build failed, waiting for other jobs to finish...' >&2; exit 101"
+                .to_owned(),
+        ]
+        .concat();
+        let report = run_with(&build, PASS, 5).await;
+        assert!(report.build_failed, "{report:?}");
+        assert_eq!(
+            report.first_error.unwrap(),
+            "error: failed to run custom build command for `ch09`\n\nCaused by:\n  --- stderr\n  no libfoo"
+        );
     }
 
     #[tokio::test]

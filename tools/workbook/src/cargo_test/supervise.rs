@@ -1,13 +1,15 @@
-//! Supervising cargo: started in its own process group, its output collected (stderr shown live,
-//! minus the noise), stopped at the time limit or with the run.
+//! Supervising cargo: started in its own process group, its output collected (stderr and the
+//! compiler's diagnostics shown live, minus the noise), stopped at the time limit or with the run.
 
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{ChildStderr, ChildStdout, Command};
+use tokio::time::Instant;
 
 use super::Place;
+use super::diagnostics::{self, Line, cargo_error};
 
 /// The terminal's width in columns, from `COLUMNS` or the terminal itself (asked directly, with
 /// no `stty` to spawn; the controlling terminal, since stdout and stderr may be pipes).
@@ -45,94 +47,59 @@ pub(super) fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
     command
 }
 
-/// Runs `command` to its end (or to `limit`), collecting stdout and stderr; with `live`,
-/// stderr is shown as it comes, minus the lines that only repeat what the summary says.
-/// `None` for the status means the time limit passed and everything was killed.
+/// What a supervised cargo shows on the terminal as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Live {
+    /// Nothing.
+    Off,
+    /// cargo's stderr (minus the noise) and every diagnostic, as the compiler renders them.
+    All,
+    /// The same without warnings: a run's cargo replays the warnings of the build it reuses,
+    /// which the build step has just shown.
+    NoWarnings,
+}
+
+/// What a supervised cargo printed, and how it ended.
+#[derive(Default)]
+pub(super) struct Output {
+    /// stdout less cargo's JSON records: the test program's own output.
+    pub out: String,
+    /// cargo's stderr with each diagnostic's rendered text where it came: what the learner saw.
+    pub err: String,
+    /// `None`: the time limit passed and everything was killed.
+    pub status: Option<std::process::ExitStatus>,
+    /// The first error-level diagnostic's text, without escape codes.
+    first_diagnostic: Option<String>,
+}
+
+impl Output {
+    /// The compiler's first error (warnings before it skipped); where the compiler reported
+    /// none (a build script failed), cargo's own first `error:` and the lines under it.
+    pub(super) fn first_error(&self) -> Option<String> {
+        self.first_diagnostic
+            .clone()
+            .or_else(|| cargo_error(&self.err))
+    }
+}
+
+/// Runs `command` (a cargo told `--message-format=json…`) to its end (or to `limit`),
+/// collecting stdout and stderr and reading the compiler's diagnostics out of stdout; `live`
+/// says what is shown as it comes. A status of `None` means the time limit passed and
+/// everything was killed.
 pub(super) async fn supervise(
     mut command: Command,
-    live: bool,
+    live: Live,
     limit: Option<std::time::Duration>,
-) -> Result<(String, String, Option<std::process::ExitStatus>)> {
+) -> Result<Output> {
     let mut child = command
         .spawn()
         .context("running cargo (is cargo on PATH?)")?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take();
-    let stderr_task = tokio::spawn(async move {
-        let mut kept = String::new();
-        if let Some(mut stderr) = stderr {
-            use tokio::io::AsyncReadExt;
-            // Read in chunks, not lines: on a terminal cargo redraws its progress bar with `\r`
-            // and no newline, and that bar is what shows a long compile is moving.
-            let mut pending: Vec<u8> = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Never silent for long: where nothing came for QUIET (a pipe, where cargo draws no
-            // progress bar; a long compile of one crate; a long test), a line says how long,
-            // and what cargo said last. `read` is cancel-safe, so timing it out loses nothing.
-            let started = tokio::time::Instant::now();
-            let mut last = String::new();
-            loop {
-                let n = match tokio::time::timeout(QUIET, stderr.read(&mut chunk)).await {
-                    Err(_) => {
-                        if live {
-                            eprintln!(
-                                "  … {} s so far{}",
-                                started.elapsed().as_secs(),
-                                if last.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" (last: {last})")
-                                }
-                            );
-                        }
-                        continue;
-                    }
-                    Ok(Ok(0) | Err(_)) => break,
-                    Ok(Ok(n)) => n,
-                };
-                pending.extend_from_slice(&chunk[..n]);
-                while let Some(end) = pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
-                    let piece: Vec<u8> = pending.drain(..=end).collect();
-                    let text = String::from_utf8_lossy(&piece);
-                    if piece.last() == Some(&b'\r') {
-                        // A progress bar redraw: shown as it is, never kept.
-                        if live {
-                            eprint!("{text}");
-                        }
-                        continue;
-                    }
-                    let line = text.trim_end_matches('\n');
-                    if live && !is_noise(line) {
-                        eprintln!("{line}");
-                    }
-                    if !line.trim().is_empty() {
-                        last = test_support::process::strip_ansi(line.trim());
-                    }
-                    kept.push_str(line);
-                    kept.push('\n');
-                }
-            }
-            if !pending.is_empty() {
-                let line = String::from_utf8_lossy(&pending).into_owned();
-                if live && !is_noise(&line) {
-                    eprintln!("{line}");
-                }
-                kept.push_str(&line);
-            }
-        }
-        kept
-    });
+    let stderr = child.stderr.take().expect("stderr is piped");
     let collect = async {
-        let mut out = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        let status = child.wait().await;
-        let err = stderr_task.await.unwrap_or_default();
-        (out, err, status)
+        let read = read_both(stdout, stderr, live).await;
+        (read, child.wait().await)
     };
     let bounded = async {
         match limit {
@@ -150,13 +117,13 @@ pub(super) async fn supervise(
         // The tests have their own deadlines of a few seconds each; the limit is the backstop
         // for code that hangs in a way they cannot catch (chapters.toml `time_limit`).
         finished = bounded => match finished {
-            Some((out, err, status)) => {
-                let status = status.context("waiting for cargo")?;
-                Ok((out, err, Some(status)))
+            Some((mut output, status)) => {
+                output.status = Some(status.context("waiting for cargo")?);
+                Ok(output)
             }
             None => {
                 kill();
-                Ok((String::new(), String::new(), None))
+                Ok(Output::default())
             }
         },
         () = crate::stop::requested() => {
@@ -165,6 +132,156 @@ pub(super) async fn supervise(
             kill();
             Err(crate::stop::Stopped.into())
         }
+    }
+}
+
+/// Reads cargo's stdout and stderr to their ends, showing what `live` asks for as it comes.
+async fn read_both(stdout: ChildStdout, mut stderr: ChildStderr, live: Live) -> Output {
+    let mut seen = Seen {
+        live,
+        output: Output::default(),
+        pending: Vec::new(),
+        last: String::new(),
+        bar_drawn: false,
+    };
+    let mut stdout = BufReader::new(stdout);
+    let mut line = Vec::new();
+    // Read in chunks, not lines: on a terminal cargo redraws its progress bar with `\r` and no
+    // newline, and that bar is what shows a long compile is moving.
+    let mut chunk = [0u8; 4096];
+    let (mut out_open, mut err_open) = (true, true);
+    // Never silent for long: where nothing was shown for QUIET (a pipe, where cargo draws no
+    // progress bar; a long compile of one crate; a long test), a line says how long, and what
+    // cargo said last. Both reads are cancel-safe (`read_until` keeps what it read in `line`),
+    // so a turn of the loop that another branch wins loses nothing.
+    let started = Instant::now();
+    let mut quiet_until = started + QUIET;
+    while out_open || err_open {
+        tokio::select! {
+            // stdout first: cargo writes a diagnostic there before its summary on stderr.
+            biased;
+            read = stdout.read_until(b'\n', &mut line), if out_open => {
+                if matches!(read, Ok(0) | Err(_)) {
+                    out_open = false;
+                }
+                if !line.is_empty() && seen.stdout_line(&String::from_utf8_lossy(&line)) {
+                    quiet_until = Instant::now() + QUIET;
+                }
+                line.clear();
+            }
+            read = stderr.read(&mut chunk), if err_open => match read {
+                Ok(0) | Err(_) => err_open = false,
+                Ok(n) => {
+                    seen.stderr_bytes(&chunk[..n]);
+                    quiet_until = Instant::now() + QUIET;
+                }
+            },
+            () = tokio::time::sleep_until(quiet_until) => {
+                if live != Live::Off {
+                    let last = &seen.last;
+                    eprintln!(
+                        "  … {} s so far{}",
+                        started.elapsed().as_secs(),
+                        if last.is_empty() { String::new() } else { format!(" (last: {last})") }
+                    );
+                }
+                quiet_until = Instant::now() + QUIET;
+            }
+        }
+    }
+    seen.finish()
+}
+
+/// What has come from cargo so far, and what the learner was last shown.
+struct Seen {
+    live: Live,
+    output: Output,
+    /// stderr after its last `\n` or `\r`.
+    pending: Vec<u8>,
+    /// The last line shown, without escape codes, for the quiet line.
+    last: String,
+    /// The last thing shown was a progress bar, which a diagnostic must first erase.
+    bar_drawn: bool,
+}
+
+impl Seen {
+    /// One line of stdout: a diagnostic is shown and kept with stderr, another of cargo's
+    /// records dropped, anything else kept as the test program's output. True if it was shown.
+    fn stdout_line(&mut self, line: &str) -> bool {
+        let line = line.trim_end_matches('\n').trim_end_matches('\r');
+        let diagnostic = match diagnostics::read(line) {
+            Line::Diagnostic(diagnostic) => diagnostic,
+            Line::Record => return false,
+            Line::Text => {
+                self.output.out.push_str(line);
+                self.output.out.push('\n');
+                return false;
+            }
+        };
+        let Some(rendered) = diagnostic.rendered.as_deref() else {
+            return false;
+        };
+        if diagnostic.is_error() && self.output.first_diagnostic.is_none() {
+            let plain = test_support::process::strip_ansi(rendered);
+            self.output.first_diagnostic = Some(plain.trim_end().to_owned());
+        }
+        self.output.err.push_str(rendered);
+        let shown = match self.live {
+            Live::Off => false,
+            Live::All => true,
+            Live::NoWarnings => !diagnostic.is_warning(),
+        };
+        if shown {
+            if self.bar_drawn {
+                // What cargo does before a message (its shell's erase-line).
+                eprint!("\x1b[K");
+                self.bar_drawn = false;
+            }
+            eprint!("{rendered}");
+            if let Some(head) = rendered.lines().next() {
+                self.last = test_support::process::strip_ansi(head.trim());
+            }
+        }
+        shown
+    }
+
+    /// A chunk of stderr: shown line by line (less the noise), each kept.
+    fn stderr_bytes(&mut self, bytes: &[u8]) {
+        let live = self.live != Live::Off;
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            let piece: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&piece);
+            if piece.last() == Some(&b'\r') {
+                // A progress bar redraw: shown as it is, never kept.
+                if live {
+                    eprint!("{text}");
+                    self.bar_drawn = true;
+                }
+                continue;
+            }
+            let line = text.trim_end_matches('\n');
+            if live && !is_noise(line) {
+                eprintln!("{line}");
+                self.bar_drawn = false;
+            }
+            if !line.trim().is_empty() {
+                self.last = test_support::process::strip_ansi(line.trim());
+            }
+            self.output.err.push_str(line);
+            self.output.err.push('\n');
+        }
+    }
+
+    fn finish(mut self) -> Output {
+        if !self.pending.is_empty() {
+            let line = String::from_utf8_lossy(&self.pending).into_owned();
+            if self.live != Live::Off && !is_noise(&line) {
+                eprintln!("{line}");
+            }
+            self.output.err.push_str(&line);
+        }
+        self.output
     }
 }
 

@@ -100,6 +100,14 @@ impl Workbook {
         self
     }
 
+    /// Commits every change, as the workbook's own history (the starter `verify` checks is the
+    /// committed one).
+    pub(crate) fn commit(&self, message: &str) -> &Self {
+        self.git(&["add", "--all"]);
+        self.git(&["commit", "--quiet", "--message", message]);
+        self
+    }
+
     /// The runner with these arguments (`["test", "chapter1"]`), to be given more settings.
     pub(crate) fn runner(&self, args: &[&str]) -> Invocation<'_> {
         Invocation {

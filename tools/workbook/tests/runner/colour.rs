@@ -49,3 +49,29 @@ fn no_color_wins_over_a_terminal() {
     diff.assert_code(0);
     assert!(diff.stdout.contains("\x1b[32m+"), "{diff}");
 }
+
+#[test]
+fn compile_errors_are_shown_in_the_compilers_colours_on_a_terminal_only() {
+    let wb = Workbook::new();
+    wb.write(
+        "exercises/ch01-alpha/src/add.rs",
+        "pub fn add(a: i64, b: i64) -> i64 {\n    \"a + b\"\n}\n",
+    );
+    let forced = wb
+        .runner(&["test", "chapter1"])
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run();
+    forced.assert_code(1);
+    // rustc's bold bright red, as it prints it on a terminal.
+    assert!(
+        forced.stderr.contains("\x1b[91merror[E0308]"),
+        "the compile error lost its colour on a terminal\n{forced}"
+    );
+    let piped = wb.runner(&["test", "chapter1"]).env("NO_COLOR", "").run();
+    piped
+        .assert_code(1)
+        .assert_stderr("error[E0308]: mismatched types")
+        .assert_stdout("error[E0308]: mismatched types");
+    assert!(!has_escapes(&piped), "escapes went down a pipe\n{piped}");
+}
