@@ -131,6 +131,10 @@ enum Command {
         /// List the checks by name, and run none.
         #[arg(long)]
         list: bool,
+        /// How many lanes (the workbook's checks, each chapter's) run at once; all by default.
+        /// `--jobs 1` runs every check alone, for its time on its own.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
     },
     /// Measure a chapter's timing goals, side by side in one run.
     Bench { chapter: Option<String> },
@@ -287,7 +291,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             )
             .await
         }
-        Command::Verify { only, list } => verify::verify(&root, &manifest, &only, list).await,
+        Command::Verify { only, list, jobs } => {
+            verify::verify(&root, &manifest, &only, list, jobs).await
+        }
         Command::Soak { chapters, repeat } => {
             // `just soak` passes an empty string when no chapter is given.
             let chapters: Vec<String> = chapters

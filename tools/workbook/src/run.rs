@@ -21,7 +21,7 @@ pub(crate) async fn run(
     extra: &[String],
 ) -> Result<ExitCode> {
     chapter.ensure_ready()?;
-    let scratch = if solution {
+    let mut scratch = if solution {
         Some(Scratch::prepare(root, chapter, Version::Solution)?)
     } else {
         None
@@ -43,6 +43,11 @@ pub(crate) async fn run(
             "the chapter does not build; `just test chapter{}` explains the errors",
             chapter.number
         );
+    }
+    // Built: the service runs from its binary, as long as the learner likes; others (a `just
+    // test --solution` in another terminal) may have the copy meanwhile.
+    if let Some(scratch) = scratch.as_mut() {
+        scratch.release();
     }
     let (redis_url, redis) = if chapter.redis {
         let (url, server) = redis_for_run().await?;

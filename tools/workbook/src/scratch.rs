@@ -31,6 +31,10 @@ pub(crate) struct Scratch {
     pub target: PathBuf,
     /// The build directory it shares with the learner's workspace.
     pub build_dir: PathBuf,
+    /// The copy's lock, held while the copy is in use: two checks of one `just verify` (which
+    /// runs its lanes at once) or two runners (two terminals, `soak` beside `verify`) never
+    /// prepare or test one copy at once, nor start one compose project twice.
+    held: Option<std::fs::File>,
 }
 
 /// Which files to lay over the copy.
@@ -43,8 +47,9 @@ pub(crate) enum Version {
 }
 
 impl Scratch {
-    /// Makes (or refreshes) the scratch copy of `chapter` at `version`, under a lock: two
-    /// runners (two terminals, `soak` beside `verify`) never prepare one copy at once.
+    /// Makes (or refreshes) the scratch copy of `chapter` at `version`, and holds its lock until
+    /// the copy is dropped (or [`Scratch::release`]d): whoever else wants the copy waits, and
+    /// says so.
     pub(crate) fn prepare(root: &Path, chapter: &Chapter, version: Version) -> Result<Scratch> {
         let suffix = match version {
             Version::Starter => "starter",
@@ -53,7 +58,7 @@ impl Scratch {
         let base = root.join("target/workbook");
         let name = format!("{}-{suffix}", chapter.folder);
         let scratch = base.join("scratch").join(&name);
-        let _lock = lock(&base.join("scratch").join(format!("{name}.lock")))?;
+        let held = lock(&base.join("scratch").join(format!("{name}.lock")))?;
         let exercise = scratch.join("exercises").join(&chapter.folder);
         let mut wanted = Wanted::new();
         let folder = format!("exercises/{}", chapter.folder);
@@ -132,7 +137,14 @@ impl Scratch {
             // a test another copy's binary.
             target,
             build_dir: crate::cargo_dirs::of(root)?.build.clone(),
+            held: Some(held),
         })
+    }
+
+    /// Lets others have the copy while this one still runs what it built from it (`just run
+    /// --solution`'s service, for as long as the learner keeps it running).
+    pub(crate) fn release(&mut self) {
+        self.held = None;
     }
 
     /// Where cargo runs for this copy, and the environment that points it at the copy's target
@@ -344,7 +356,7 @@ fn lock(path: &Path) -> Result<std::fs::File> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             eprintln!(
-                "waiting for another run of the workbook to finish preparing {}…",
+                "waiting for {}: another check or run of the workbook is using it…",
                 path.with_extension("").display()
             );
             file.lock()

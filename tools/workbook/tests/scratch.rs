@@ -59,7 +59,10 @@ fn a_copy_being_prepared_by_another_runner_is_waited_for() {
     let held = std::fs::File::create(&lock_path).unwrap();
     held.lock().unwrap();
     let runner = background::Background::start(wb.root(), &["test", "chapter1", "--solution"], &[]);
-    runner.wait_for_stderr("waiting for another run", Duration::from_secs(120));
+    runner.wait_for_stderr(
+        "another check or run of the workbook is using it",
+        Duration::from_secs(120),
+    );
     assert!(
         !wb.path(COPY).exists(),
         "the runner wrote the copy while another held its lock"
@@ -69,4 +72,39 @@ fn a_copy_being_prepared_by_another_runner_is_waited_for() {
     let shown = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(code, Some(0), "{shown}");
     assert!(stdout.contains("Every test passes"), "{shown}");
+}
+
+#[test]
+fn a_copy_whose_tests_are_running_is_waited_for() {
+    let wb = Workbook::new();
+    // The solution's `add` records its test program's pid, then never returns: the first run
+    // holds the copy while its tests hang.
+    let pids = background::pid_file(wb.root(), "add");
+    wb.write(
+        "solutions/ch01-alpha/src/add.rs",
+        r#"pub fn add(_: i64, _: i64) -> i64 {
+    use std::io::Write;
+    let path = std::env::var("HANGING_ADD_PIDS").expect("the test names the file");
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    writeln!(file, "{}", std::process::id()).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+"#,
+    );
+    let env = [("HANGING_ADD_PIDS", pids.to_str().unwrap())];
+    let first = background::Background::start(wb.root(), &["test", "chapter1", "--solution"], &env);
+    background::wait_for_pids(&pids, Duration::from_secs(240));
+    let second =
+        background::Background::start(wb.root(), &["test", "chapter1", "--solution"], &env);
+    second.wait_for_stderr(
+        "another check or run of the workbook is using it",
+        Duration::from_secs(120),
+    );
+    first.signal(test_support::process::Sig::Int);
+    second.signal(test_support::process::Sig::Int);
+    let (code, _, stderr) = second.finish(Duration::from_secs(60));
+    assert_eq!(code, Some(130), "{stderr}");
+    first.finish(Duration::from_secs(60));
 }

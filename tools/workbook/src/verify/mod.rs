@@ -10,10 +10,13 @@
 //! names them); the last line, `verify: N passed, M failed`, is what CI reads.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -227,6 +230,7 @@ pub(crate) async fn verify(
     manifest: &Manifest,
     only: &[String],
     list: bool,
+    jobs: Option<usize>,
 ) -> Result<ExitCode> {
     let ctx = Ctx {
         root,
@@ -255,40 +259,50 @@ pub(crate) async fn verify(
             );
         }
     }
+    let chosen: Vec<&Planned<'_>> = planned.iter().filter(|p| selected(&p.name, only)).collect();
+    let lanes = lanes(&chosen);
+    let jobs = jobs.unwrap_or(lanes.len()).clamp(1, lanes.len().max(1));
+    println!(
+        "verify: {} checks in {} lanes (the workbook's, and one per chapter), {jobs} at a time; \
+         each line comes when its check ends",
+        chosen.len(),
+        lanes.len()
+    );
     let started = Instant::now();
-    let mut passed = 0;
-    let mut failed = Vec::new();
-    for p in planned.iter().filter(|p| selected(&p.name, only)) {
-        let t = Instant::now();
-        let found = match (&p.check.scope, p.chapter) {
-            (Scope::Workbook(run), _) => run(&ctx),
-            (Scope::Chapter(run), Some(chapter)) => run(&ctx, chapter).await,
-            (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
-        };
-        // A check the run's stop (Ctrl-C, SIGTERM) cut short has not failed, and the checks
-        // after it do not run.
-        crate::stop::check()?;
-        // A check that could not run has failed; the others still run.
-        let problems = found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]);
-        let secs = t.elapsed().as_secs_f64();
-        let note = ctx
-            .note
-            .take()
-            .map(|n| format!("{n}, "))
-            .unwrap_or_default();
-        if problems.is_empty() {
-            println!("✓ {}  ({note}{secs:.1} s)", p.about);
-            passed += 1;
-        } else {
-            println!("✗ {}  ({note}{secs:.1} s)", p.about);
-            for problem in &problems {
-                for (i, line) in problem.lines().enumerate() {
-                    println!("    {}{line}", if i == 0 { "- " } else { "  " });
-                }
+    let queue = Mutex::new(lanes.into_iter().collect::<VecDeque<_>>());
+    let failed = Mutex::new(Vec::new());
+    let passed = AtomicUsize::new(0);
+    let handle = tokio::runtime::Handle::current();
+    // The lanes run on threads of their own, a chapter check's future on the runtime (whose
+    // other threads drive its processes and timers); this thread only waits.
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| {
+                    loop {
+                        // Its own statement: the queue's lock is let go before the lane runs.
+                        let next = queue.lock().expect("no lane panics").pop_front();
+                        let Some(lane) = next else { break };
+                        for p in lane {
+                            let Some(outcome) = run_one(root, manifest, p, &handle) else {
+                                // Stopped (Ctrl-C, SIGTERM): not a failure; nothing more runs.
+                                return;
+                            };
+                            if outcome.print() {
+                                passed.fetch_add(1, Ordering::SeqCst);
+                            } else {
+                                failed.lock().expect("no lane panics").push(p.name.clone());
+                            }
+                        }
+                    }
+                });
             }
-            failed.push(p.name.clone());
-        }
-    }
+        });
+    });
+    // A check the run's stop cut short has not failed, and the checks after it did not run.
+    crate::stop::check()?;
+    let passed = passed.into_inner();
+    let failed = failed.into_inner().expect("no lane panics");
     println!("\nverify took {:.0} s", started.elapsed().as_secs_f64());
     if !failed.is_empty() {
         println!(
@@ -301,6 +315,82 @@ pub(crate) async fn verify(
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// The checks of one lane, in order: the workbook's own checks, or one chapter's. Lanes run at
+/// once; a lane's checks one after the other, since a chapter's checks share its scratch copies
+/// and its builds.
+fn lanes<'p, 'a>(chosen: &[&'p Planned<'a>]) -> Vec<Vec<&'p Planned<'a>>> {
+    let mut lanes: Vec<(Option<u32>, Vec<&Planned<'_>>)> = Vec::new();
+    for &p in chosen {
+        let key = p.chapter.map(|c| c.number);
+        match lanes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, lane)) => lane.push(p),
+            None => lanes.push((key, vec![p])),
+        }
+    }
+    lanes.into_iter().map(|(_, lane)| lane).collect()
+}
+
+/// What one check found.
+struct Outcome {
+    about: String,
+    problems: Problems,
+    note: Option<String>,
+    secs: f64,
+}
+
+impl Outcome {
+    /// Prints its line (and its problems) in one piece; true if it passed.
+    fn print(&self) -> bool {
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!("{n}, "))
+            .unwrap_or_default();
+        let mark = if self.problems.is_empty() {
+            '✓'
+        } else {
+            '✗'
+        };
+        let mut text = format!("{mark} {}  ({note}{:.1} s)\n", self.about, self.secs);
+        for problem in &self.problems {
+            for (i, line) in problem.lines().enumerate() {
+                text.push_str(&format!("    {}{line}\n", if i == 0 { "- " } else { "  " }));
+            }
+        }
+        print!("{text}");
+        self.problems.is_empty()
+    }
+}
+
+/// Runs one check; `None` if the run's stop cut it short.
+fn run_one(
+    root: &Path,
+    manifest: &Manifest,
+    p: &Planned<'_>,
+    handle: &tokio::runtime::Handle,
+) -> Option<Outcome> {
+    crate::stop::check().ok()?;
+    let ctx = Ctx {
+        root,
+        manifest,
+        note: RefCell::new(None),
+    };
+    let t = Instant::now();
+    let found = match (&p.check.scope, p.chapter) {
+        (Scope::Workbook(run), _) => run(&ctx),
+        (Scope::Chapter(run), Some(chapter)) => handle.block_on(run(&ctx, chapter)),
+        (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
+    };
+    crate::stop::check().ok()?;
+    Some(Outcome {
+        about: p.about.clone(),
+        // A check that could not run has failed; the others still run.
+        problems: found.unwrap_or_else(|err| vec![format!("could not check: {err:#}")]),
+        note: ctx.note.take(),
+        secs: t.elapsed().as_secs_f64(),
     })
 }
 

@@ -14,3 +14,4 @@ mod crash;
 mod files;
 mod sections;
 mod verdicts;
+mod verify;
