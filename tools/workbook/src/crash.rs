@@ -54,43 +54,36 @@ impl Crash {
     }
 }
 
-/// How the test program ended, as a clause, from cargo's stderr ("process didn't exit
-/// successfully: `…` (signal: 6, SIGABRT: process abort signal)") and whether cargo succeeded.
-pub(crate) fn how_it_ended(cargo_stderr: &str, cargo_succeeded: bool) -> String {
-    for line in cargo_stderr.lines().rev() {
-        let Some(at) = line.rfind("(signal: ") else {
-            continue;
+/// How the test program ended, as a clause. The signal is named as the standard library names
+/// it (`signal: 6 (SIGABRT)`), with what it usually means for a test program.
+pub(crate) fn how_it_ended(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(number) = status.signal() {
+        let shown = status.to_string();
+        let name = shown
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map_or_else(|| format!("signal {number}"), |(name, _)| name.to_owned());
+        let meaning = match number {
+            libc::SIGABRT => {
+                " (process abort signal: a panic that could not unwind, a failed \
+                              assertion in C code, a double panic)"
+            }
+            libc::SIGSEGV | libc::SIGBUS => " (invalid memory reference)",
+            libc::SIGKILL => " (killed: out of memory, or by hand)",
+            _ => "",
         };
-        // `(signal: 6, SIGABRT: process abort signal)`
-        let inner = &line[at + "(signal: ".len()..];
-        let inner = inner.split(')').next().unwrap_or(inner);
-        let named = inner
-            .split_once(", ")
-            .map(|(_, rest)| rest)
-            .unwrap_or(inner);
-        return match named.split_once(": ") {
-            Some((name, what)) => format!("it was killed by {name} ({what})"),
-            None => format!("it was killed by signal {named}"),
-        };
+        return format!("it was killed by {name}{meaning}");
     }
-    for line in cargo_stderr.lines().rev() {
-        if let Some(at) = line.rfind("(exit status: ") {
-            let code = line[at + "(exit status: ".len()..]
-                .split(')')
-                .next()
-                .unwrap_or("?");
-            return format!(
-                "it exited with status {code} before every test had reported (something called \
-                 `std::process::exit`, or a panic could not be caught)"
-            );
-        }
-    }
-    if cargo_succeeded {
-        "it exited with status 0 before every test had reported (something called \
-         `std::process::exit(0)` inside a test)"
-            .to_owned()
-    } else {
-        "it ended before every test had reported".to_owned()
+    match status.code() {
+        Some(0) => "it exited with status 0 before every test had reported (something called \
+                    `std::process::exit(0)` inside a test)"
+            .to_owned(),
+        Some(code) => format!(
+            "it exited with status {code} before every test had reported (something called \
+             `std::process::exit`, or a panic could not be caught)"
+        ),
+        None => "it ended before every test had reported".to_owned(),
     }
 }
 
@@ -146,21 +139,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signal_is_read_from_cargos_error() {
-        let stderr = "error: test failed, to rerun pass `--test chapter4`\n\nCaused by:\n  \
-                      process didn't exit successfully: `/t/debug/deps/chapter4-0a1b` (signal: 6, \
-                      SIGABRT: process abort signal)\n";
-        assert_eq!(
-            how_it_ended(stderr, false),
-            "it was killed by SIGABRT (process abort signal)"
-        );
-        let exited = "  process didn't exit successfully: `/t/x` (exit status: 3)\n";
+    fn the_signal_or_the_status_is_said() {
+        use std::os::unix::process::ExitStatusExt;
+        let status = std::process::ExitStatus::from_raw;
         assert!(
-            how_it_ended(exited, false).starts_with("it exited with status 3"),
+            how_it_ended(status(libc::SIGABRT))
+                .starts_with("it was killed by SIGABRT (process abort"),
             "{}",
-            how_it_ended(exited, false)
+            how_it_ended(status(libc::SIGABRT))
         );
-        assert!(how_it_ended("", true).contains("status 0"));
+        assert!(how_it_ended(status(libc::SIGSEGV)).starts_with("it was killed by SIGSEGV"));
+        assert!(how_it_ended(status(3 << 8)).starts_with("it exited with status 3"));
+        assert!(how_it_ended(status(0)).contains("status 0"));
     }
 
     #[test]

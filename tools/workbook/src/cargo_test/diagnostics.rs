@@ -13,7 +13,12 @@
 pub(super) enum Line {
     /// A compiler diagnostic: an error, a warning, a note that follows one.
     Diagnostic(Diagnostic),
-    /// Another of cargo's records (an artifact built, a build script run, the build finished).
+    /// A test program built (or found fresh): its target's name and where it is.
+    TestProgram {
+        name: String,
+        path: std::path::PathBuf,
+    },
+    /// Another of cargo's records (a library built, a build script run, the build finished).
     Record,
     /// Not cargo's: the test program's own output (libtest's report).
     Text,
@@ -32,10 +37,6 @@ impl Diagnostic {
     pub(super) fn is_error(&self) -> bool {
         self.level == "error" || self.level.starts_with("error:")
     }
-
-    pub(super) fn is_warning(&self) -> bool {
-        self.level == "warning"
-    }
 }
 
 /// cargo's JSON record, told apart by its `reason`.
@@ -45,8 +46,25 @@ enum Record {
     CompilerMessage {
         message: Diagnostic,
     },
+    CompilerArtifact {
+        target: Target,
+        /// Set for a program (a test target's, a binary's); null for a library.
+        executable: Option<std::path::PathBuf>,
+        /// Built as a test (`cargo test`'s harness), not as a plain binary.
+        profile: Profile,
+    },
     #[serde(other)]
     Other,
+}
+
+#[derive(serde::Deserialize)]
+struct Target {
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Profile {
+    test: bool,
 }
 
 /// Which kind of line `line` is.
@@ -56,6 +74,15 @@ pub(super) fn read(line: &str) -> Line {
     }
     match serde_json::from_str::<Record>(line) {
         Ok(Record::CompilerMessage { message }) => Line::Diagnostic(message),
+        Ok(Record::CompilerArtifact {
+            target,
+            executable: Some(path),
+            profile: Profile { test: true },
+        }) => Line::TestProgram {
+            name: target.name,
+            path,
+        },
+        Ok(Record::CompilerArtifact { .. }) => Line::Record,
         Ok(Record::Other) => Line::Record,
         // A test that prints JSON of its own.
         Err(_) => Line::Text,

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::report::{Report, Verdict};
-use super::{Docker, Place, Show, test_run};
+use super::{Show, Tests};
 use crate::crash::{self, Crash};
 use crate::manifest::Chapter;
 
@@ -11,30 +11,23 @@ use crate::manifest::Chapter;
 /// every failure whose message was lost, is run again on its own, so that each gets a verdict
 /// and a message, and the tests that crash the program are named.
 pub(super) async fn recover(
-    place: &Place<'_>,
-    chapter: &Chapter,
-    docker: Docker,
+    tests: &Tests<'_>,
     only: Option<&str>,
     show: Show,
-    succeeded: bool,
+    status: std::process::ExitStatus,
     report: &mut Report,
 ) -> Result<()> {
-    let how = crash::how_it_ended(&report.stderr, succeeded);
+    let chapter: &Chapter = tests.chapter;
+    let how = crash::how_it_ended(status);
     let mut overflowed = crash::overflowed(&report.stderr);
     let deadline = std::time::Instant::now() + chapter.time_limit();
     let mut list_args = vec!["--list", "--format", "terse"];
     list_args.extend(only);
-    let listed = test_run(
-        place,
-        chapter,
-        docker,
-        false,
-        chapter.time_limit(),
-        &list_args,
-    )
-    .await?
-    .map(|listing| crash::listed(&listing.out))
-    .unwrap_or_default();
+    let listed = tests
+        .run(false, chapter.time_limit(), &list_args)
+        .await?
+        .map(|listing| crash::listed(&listing.out))
+        .unwrap_or_default();
     let unreported: Vec<String> = listed
         .into_iter()
         .filter(|t| !report.tests.contains_key(t))
@@ -64,7 +57,7 @@ pub(super) async fn recover(
         let alone = if left.is_zero() {
             None
         } else {
-            test_run(place, chapter, docker, false, left, &["--exact", name]).await?
+            tests.run(false, left, &["--exact", name]).await?
         };
         let Some(alone) = alone else {
             report.tests.insert(name.clone(), Verdict::Failed);
@@ -96,7 +89,7 @@ pub(super) async fn recover(
                 }
             }
             None => {
-                let how_alone = crash::how_it_ended(&alone.err, alone.status.success());
+                let how_alone = crash::how_it_ended(alone.status);
                 report.tests.insert(name.clone(), Verdict::Failed);
                 report.messages.insert(
                     name.clone(),

@@ -1,5 +1,6 @@
-//! Supervising cargo: started in its own process group, its output collected (stderr and the
-//! compiler's diagnostics shown live, minus the noise), stopped at the time limit or with the run.
+//! Supervising cargo and the test programs it builds: started in its own process group, its
+//! output collected (stderr and the compiler's diagnostics shown live, minus the noise), stopped
+//! at the time limit or with the run.
 
 use std::process::Stdio;
 
@@ -21,18 +22,24 @@ pub(super) fn terminal_width() -> Option<u16> {
     terminal_size::terminal_size_of(&tty).map(|(terminal_size::Width(cols), _)| cols)
 }
 
-/// `cargo <args>` in the place, in its own process group (so that a time-out or Ctrl-C can
-/// stop everything under it), with backtraces off (they would bury the tests' explanations).
+/// `cargo <args>` in the place (see [`program`]).
 pub(super) fn cargo(place: &Place<'_>, args: &[&str]) -> Command {
-    let program = place.cargo.clone().unwrap_or_else(|| {
+    let cargo = place.cargo.clone().unwrap_or_else(|| {
         std::env::var_os("CARGO")
             .unwrap_or_else(|| "cargo".into())
             .into()
     });
-    let mut command = Command::new(program);
+    let mut command = program(place, &cargo);
+    command.current_dir(place.dir).args(args);
     command
-        .current_dir(place.dir)
-        .args(args)
+}
+
+/// A program run for the place (cargo, or the test program cargo built): in its own process
+/// group (so that a time-out or Ctrl-C can stop everything under it), with backtraces off (they
+/// would bury the tests' explanations), with the place's environment.
+pub(super) fn program(place: &Place<'_>, path: &std::path::Path) -> Command {
+    let mut command = Command::new(path);
+    command
         .env("RUST_BACKTRACE", "0")
         // What the tests create on the Docker engine carries this run's labels.
         .envs(test_support::docker::labels::env())
@@ -54,9 +61,6 @@ pub(super) enum Live {
     Off,
     /// cargo's stderr (minus the noise) and every diagnostic, as the compiler renders them.
     All,
-    /// The same without warnings: a run's cargo replays the warnings of the build it reuses,
-    /// which the build step has just shown.
-    NoWarnings,
 }
 
 /// What a supervised cargo printed, and how it ended.
@@ -70,6 +74,8 @@ pub(super) struct Output {
     pub status: Option<std::process::ExitStatus>,
     /// The first error-level diagnostic's text, without escape codes.
     first_diagnostic: Option<String>,
+    /// The test programs cargo built (or found fresh), by target name.
+    pub programs: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Output {
@@ -91,9 +97,12 @@ pub(super) async fn supervise(
     live: Live,
     limit: Option<std::time::Duration>,
 ) -> Result<Output> {
-    let mut child = command
-        .spawn()
-        .context("running cargo (is cargo on PATH?)")?;
+    let mut child = command.spawn().with_context(|| {
+        format!(
+            "running {} (is it on PATH?)",
+            command.as_std().get_program().to_string_lossy()
+        )
+    })?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -211,6 +220,10 @@ impl Seen {
         let line = line.trim_end_matches('\n').trim_end_matches('\r');
         let diagnostic = match diagnostics::read(line) {
             Line::Diagnostic(diagnostic) => diagnostic,
+            Line::TestProgram { name, path } => {
+                self.output.programs.push((name, path));
+                return false;
+            }
             Line::Record => return false,
             Line::Text => {
                 self.output.out.push_str(line);
@@ -226,11 +239,7 @@ impl Seen {
             self.output.first_diagnostic = Some(plain.trim_end().to_owned());
         }
         self.output.err.push_str(rendered);
-        let shown = match self.live {
-            Live::Off => false,
-            Live::All => true,
-            Live::NoWarnings => !diagnostic.is_warning(),
-        };
+        let shown = self.live == Live::All;
         if shown {
             if self.bar_drawn {
                 // What cargo does before a message (its shell's erase-line).
