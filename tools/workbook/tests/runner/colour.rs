@@ -10,21 +10,30 @@ fn has_escapes(run: &Run) -> bool {
     run.stdout.contains(ESC) || run.stderr.contains(ESC)
 }
 
+/// The runner as on a terminal (`CLICOLOR_FORCE`), with no `NO_COLOR`.
+fn on_a_terminal(wb: &Workbook, args: &[&str]) -> Run {
+    wb.runner(args)
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run()
+}
+
+/// The runner through a pipe, with no `NO_COLOR`.
+fn through_a_pipe(wb: &Workbook, args: &[&str]) -> Run {
+    wb.runner(args).env("NO_COLOR", "").run()
+}
+
 #[test]
 fn a_report_is_coloured_for_a_terminal_and_plain_through_a_pipe() {
     let wb = Workbook::new();
     // The starter: every test fails, so the report has its red marks.
-    let forced = wb
-        .runner(&["test", "chapter1"])
-        .env("NO_COLOR", "")
-        .env("CLICOLOR_FORCE", "1")
-        .run();
+    let forced = on_a_terminal(&wb, &["test", "chapter1"]);
     forced.assert_code(1);
     assert!(
         forced.stdout.contains("\x1b[31m✗"),
         "a terminal's report has no red ✗\n{forced}"
     );
-    let piped = wb.runner(&["test", "chapter1"]).env("NO_COLOR", "").run();
+    let piped = through_a_pipe(&wb, &["test", "chapter1"]);
     piped.assert_code(1).assert_stdout("✗ 1.1");
     assert!(!has_escapes(&piped), "escapes went down a pipe\n{piped}");
 }
@@ -41,11 +50,7 @@ fn no_color_wins_over_a_terminal() {
         assert!(!has_escapes(&run), "escapes despite NO_COLOR\n{run}");
     }
     // The same diff is coloured without NO_COLOR: the test above sees the diff's lines.
-    let diff = wb
-        .runner(&["solution", "chapter1"])
-        .env("NO_COLOR", "")
-        .env("CLICOLOR_FORCE", "1")
-        .run();
+    let diff = on_a_terminal(&wb, &["solution", "chapter1"]);
     diff.assert_code(0);
     assert!(diff.stdout.contains("\x1b[32m+"), "{diff}");
 }
@@ -57,18 +62,14 @@ fn compile_errors_are_shown_in_the_compilers_colours_on_a_terminal_only() {
         "exercises/ch01-alpha/src/add.rs",
         "pub fn add(a: i64, b: i64) -> i64 {\n    \"a + b\"\n}\n",
     );
-    let forced = wb
-        .runner(&["test", "chapter1"])
-        .env("NO_COLOR", "")
-        .env("CLICOLOR_FORCE", "1")
-        .run();
+    let forced = on_a_terminal(&wb, &["test", "chapter1"]);
     forced.assert_code(1);
     // rustc's bold bright red, as it prints it on a terminal.
     assert!(
         forced.stderr.contains("\x1b[91merror[E0308]"),
         "the compile error lost its colour on a terminal\n{forced}"
     );
-    let piped = wb.runner(&["test", "chapter1"]).env("NO_COLOR", "").run();
+    let piped = through_a_pipe(&wb, &["test", "chapter1"]);
     piped
         .assert_code(1)
         .assert_stderr("error[E0308]: mismatched types")
