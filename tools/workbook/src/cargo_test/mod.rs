@@ -22,7 +22,7 @@ pub(crate) use report::{Report, Verdict};
 
 use libtest::panic_messages;
 use recover::recover;
-use supervise::{Live, cargo, supervise, terminal_width};
+use supervise::{Live, Stdout, cargo, supervise, terminal_width};
 
 /// Whether a chapter's container tests may skip (loudly) where no Docker engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +177,7 @@ impl Tests<'_> {
             command.env("WORKBOOK_REQUIRE_DOCKER", "1");
         }
         let live = if live { Live::All } else { Live::Off };
-        let supervised = supervise(command, live, Some(limit)).await;
+        let supervised = supervise(command, Stdout::Text, live, Some(limit)).await;
         if chapter.docker && !supervised.as_ref().is_ok_and(|o| o.status.is_some()) {
             // Killed at the time limit, or stopped: the tests' guards never ran, so what they
             // had started on the engine is still there, under this run's label.
@@ -284,7 +284,7 @@ async fn build_step(
     } else {
         Live::All
     };
-    let output = supervise(build, live, None).await?;
+    let output = supervise(build, Stdout::CargoRecords, live, None).await?;
     let Some(status) = output.status else {
         unreachable!("a run without a time limit always ends with a status")
     };
@@ -520,6 +520,27 @@ mod tests {
         assert_eq!(
             report.first_error.unwrap(),
             "error: failed to run custom build command for `ch09`\n\nCaused by:\n  --- stderr\n  no libfoo"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_of_json_a_test_prints_is_the_tests_own() {
+        // A structured log line in a failing test's output looks like one of cargo's records
+        // (it has a `reason`), but only cargo's build step speaks in records.
+        let run = [
+            "echo 'running 1 test'; echo 'test s9_1::works ... FAILED'; echo; echo 'failures:'; ",
+            "echo; echo '---- s9_1::works stdout ----'; ",
+            r#"printf '%s\n' '{"reason":"shutdown","level":"INFO"}'; echo 'boom'; echo; "#,
+            "echo 'failures:'; echo '    s9_1::works'; echo; ",
+            "echo 'test result: FAILED. 0 passed; 1 failed'; exit 101",
+        ]
+        .concat();
+        let report = run_with("true", &run, 5).await;
+        assert_eq!(report.count(Verdict::Failed), 1, "{report:?}");
+        let message = &report.messages["s9_1::works"];
+        assert!(
+            message.contains(r#"{"reason":"shutdown","level":"INFO"}"#),
+            "{message}"
         );
     }
 

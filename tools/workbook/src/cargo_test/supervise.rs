@@ -1,5 +1,5 @@
 //! Supervising cargo and the test programs it builds: started in its own process group, its
-//! output collected (stderr and the compiler's diagnostics shown live, minus the noise), stopped
+//! output collected (stderr and the compiler's diagnostics shown live), stopped
 //! at the time limit or with the run.
 
 use std::process::Stdio;
@@ -59,8 +59,18 @@ pub(super) fn program(place: &Place<'_>, path: &std::path::Path) -> Command {
 pub(super) enum Live {
     /// Nothing.
     Off,
-    /// cargo's stderr (minus the noise) and every diagnostic, as the compiler renders them.
+    /// cargo's stderr and every diagnostic, as the compiler renders them.
     All,
+}
+
+/// What a supervised program writes on its stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stdout {
+    /// cargo told `--message-format=json…`: its records, one a line.
+    CargoRecords,
+    /// The test program: libtest's report and the tests' own output, all of it text (a line of
+    /// JSON a test prints is the test's, never taken for one of cargo's records).
+    Text,
 }
 
 /// What a supervised cargo printed, and how it ended.
@@ -88,12 +98,13 @@ impl Output {
     }
 }
 
-/// Runs `command` (a cargo told `--message-format=json…`) to its end (or to `limit`),
-/// collecting stdout and stderr and reading the compiler's diagnostics out of stdout; `live`
-/// says what is shown as it comes. A status of `None` means the time limit passed and
+/// Runs `command` to its end (or to `limit`), collecting stdout and stderr and, from cargo's
+/// records (`stdout`), the compiler's diagnostics and the test programs; `live` says what is
+/// shown as it comes. A status of `None` means the time limit passed and
 /// everything was killed.
 pub(super) async fn supervise(
     mut command: Command,
+    stdout: Stdout,
     live: Live,
     limit: Option<std::time::Duration>,
 ) -> Result<Output> {
@@ -104,10 +115,10 @@ pub(super) async fn supervise(
         )
     })?;
     let pid = child.id();
-    let stdout = child.stdout.take().expect("stdout is piped");
+    let out = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     let collect = async {
-        let read = read_both(stdout, stderr, live).await;
+        let read = read_both(out, stderr, stdout, live).await;
         (read, child.wait().await)
     };
     let bounded = async {
@@ -145,15 +156,16 @@ pub(super) async fn supervise(
 }
 
 /// Reads cargo's stdout and stderr to their ends, showing what `live` asks for as it comes.
-async fn read_both(stdout: ChildStdout, mut stderr: ChildStderr, live: Live) -> Output {
+async fn read_both(out: ChildStdout, mut stderr: ChildStderr, holds: Stdout, live: Live) -> Output {
     let mut seen = Seen {
+        stdout: holds,
         live,
         output: Output::default(),
         pending: Vec::new(),
         last: String::new(),
         bar_drawn: false,
     };
-    let mut stdout = BufReader::new(stdout);
+    let mut stdout = BufReader::new(out);
     let mut line = Vec::new();
     // Read in chunks, not lines: on a terminal cargo redraws its progress bar with `\r` and no
     // newline, and that bar is what shows a long compile is moving.
@@ -203,6 +215,7 @@ async fn read_both(stdout: ChildStdout, mut stderr: ChildStderr, live: Live) -> 
 
 /// What has come from cargo so far, and what the learner was last shown.
 struct Seen {
+    stdout: Stdout,
     live: Live,
     output: Output,
     /// stderr after its last `\n` or `\r`.
@@ -218,7 +231,11 @@ impl Seen {
     /// records dropped, anything else kept as the test program's output. True if it was shown.
     fn stdout_line(&mut self, line: &str) -> bool {
         let line = line.trim_end_matches('\n').trim_end_matches('\r');
-        let diagnostic = match diagnostics::read(line) {
+        let read = match self.stdout {
+            Stdout::CargoRecords => diagnostics::read(line),
+            Stdout::Text => Line::Text,
+        };
+        let diagnostic = match read {
             Line::Diagnostic(diagnostic) => diagnostic,
             Line::TestProgram { name, path } => {
                 self.output.programs.push((name, path));
@@ -254,7 +271,7 @@ impl Seen {
         shown
     }
 
-    /// A chunk of stderr: shown line by line (less the noise), each kept.
+    /// A chunk of stderr: shown line by line, each kept.
     fn stderr_bytes(&mut self, bytes: &[u8]) {
         let live = self.live != Live::Off;
         self.pending.extend_from_slice(bytes);
@@ -270,7 +287,7 @@ impl Seen {
                 continue;
             }
             let line = text.trim_end_matches('\n');
-            if live && !is_noise(line) {
+            if live {
                 eprintln!("{line}");
                 self.bar_drawn = false;
             }
@@ -285,7 +302,7 @@ impl Seen {
     fn finish(mut self) -> Output {
         if !self.pending.is_empty() {
             let line = String::from_utf8_lossy(&self.pending).into_owned();
-            if self.live != Live::Off && !is_noise(&line) {
+            if self.live != Live::Off {
                 eprintln!("{line}");
             }
             self.output.err.push_str(&line);
@@ -296,16 +313,3 @@ impl Seen {
 
 /// How long a supervised cargo may go without a line before the runner says it is still at it.
 const QUIET: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// cargo's lines that say nothing the runner's summary does not say better.
-pub(super) fn is_noise(line: &str) -> bool {
-    let plain = test_support::process::strip_ansi(line);
-    let t = plain.trim_start();
-    t.starts_with("Running ")
-        || t.starts_with("Executable ")
-        || t.starts_with("Doc-tests ")
-        || t.starts_with("error: test failed")
-        || t.starts_with("error: 1 target failed")
-        || t.starts_with("error: ") && t.contains("targets failed")
-        || (t.starts_with('`') && t.contains("--test"))
-}

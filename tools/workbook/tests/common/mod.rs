@@ -283,6 +283,16 @@ impl Run {
         self
     }
 
+    /// Fails if stderr contains `needle`.
+    pub(crate) fn refute_stderr(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(needle),
+            "`{}` printed {needle:?} on stderr, and must not\n{self}",
+            self.args
+        );
+        self
+    }
+
     /// Fails unless stderr contains `needle`.
     pub(crate) fn assert_stderr(&self, needle: &str) -> &Self {
         assert!(

@@ -160,3 +160,19 @@ fn a_hang_is_stopped_at_the_time_limit() {
         .assert_stdout("still running 3 s after they started")
         .refute_stdout("Every test passes");
 }
+
+#[test]
+fn what_the_learners_code_prints_is_shown_and_cargos_list_of_programs_is_not() {
+    let wb = Workbook::new();
+    // A server's log line, written to stderr as a logger writes it (past libtest's capture),
+    // that begins as one of cargo's own lines does. cargo, told to speak JSON, lists the
+    // programs it built in its records only, so no line needs hiding.
+    wb.write(
+        ADD,
+        "pub fn add(a: i64, b: i64) -> i64 {\n    use std::io::Write;\n    let _ = writeln!(std::io::stderr(), \"Running on 127.0.0.1:3000\");\n    a - b\n}\n",
+    );
+    wb.run(&["test", "chapter1"])
+        .assert_code(1)
+        .assert_stderr("Running on 127.0.0.1:3000")
+        .refute_stderr("Executable ");
+}
