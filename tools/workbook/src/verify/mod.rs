@@ -1,6 +1,6 @@
 //! `just verify`: proves the workbook sound, for instructors and CI.
 //!
-//! A list of small named checks ([`CHECKS`]), run in order, each returning the problems it
+//! A list of small named checks ([`CHECKS`]), run in lanes (below), each returning the problems it
 //! found: chapters.toml matches the folders; the docs name the pinned versions; everything is
 //! formatted and clippy-clean, the projects outside the workspace included, with the one lint
 //! table; the workspace and every solution type-check for macOS; the tooling's own tests pass;
@@ -41,7 +41,7 @@ use chapter::{
 };
 use chapters_toml::check_manifest;
 use macos::check_macos;
-use outside::check_outside_workspace;
+use outside::{check_outside_workspace, has_outside_projects};
 use pins::check_pins;
 use workspace::{check_clippy, check_rustfmt, check_tooling_tests};
 
@@ -73,10 +73,21 @@ type Found<'a> = Pin<Box<dyn Future<Output = Result<Problems>> + 'a>>;
 
 /// What a check looks at.
 enum Scope {
-    /// The workbook as a whole.
+    /// The workbook as a whole, in the workbook's lane.
     Workbook(fn(&Ctx<'_>) -> Result<Problems>),
-    /// One chapter: run once for each written chapter, named `chapterN/<name>`.
-    Chapter(for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>),
+    /// The workbook as a whole, in a lane of its own: long, and sharing no scratch copy.
+    Apart(fn(&Ctx<'_>) -> Result<Problems>),
+    /// One chapter: run once for each written chapter of which the second holds, named
+    /// `chapterN/<name>`, in the chapter's lane.
+    Chapter(
+        for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>,
+        fn(&Ctx<'_>, &Chapter) -> bool,
+    ),
+}
+
+/// Every written chapter.
+fn every(_: &Ctx<'_>, _: &Chapter) -> bool {
+    true
 }
 
 struct Check {
@@ -120,40 +131,40 @@ const CHECKS: &[Check] = &[
         scope: Scope::Workbook(check_clippy),
     },
     Check {
-        name: "outside-workspace",
-        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
-                outside the workspace, starter and solution",
-        scope: Scope::Workbook(check_outside_workspace),
-    },
-    Check {
         name: "macos",
         about: "macOS (Intel and Apple Silicon): the workspace and every solution type-check",
-        scope: Scope::Workbook(check_macos),
+        scope: Scope::Apart(check_macos),
     },
     Check {
         name: "tooling-tests",
         about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen, room)",
-        scope: Scope::Workbook(check_tooling_tests),
+        scope: Scope::Apart(check_tooling_tests),
     },
     Check {
         name: "starter-fails",
         about: "every test fails on the starter",
-        scope: Scope::Chapter(check_starter_fails),
+        scope: Scope::Chapter(check_starter_fails, every),
     },
     Check {
         name: "solution-clippy",
         about: "clippy -D warnings on the solution",
-        scope: Scope::Chapter(check_solution_clippy),
+        scope: Scope::Chapter(check_solution_clippy, every),
+    },
+    Check {
+        name: "outside-workspace",
+        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
+                outside the workspace, starter and solution",
+        scope: Scope::Chapter(check_outside_workspace, has_outside_projects),
     },
     Check {
         name: "solution-passes",
         about: "every test passes on the solution",
-        scope: Scope::Chapter(check_solution_passes),
+        scope: Scope::Chapter(check_solution_passes, every),
     },
     Check {
         name: "given-tests",
         about: "the given code's own tests pass",
-        scope: Scope::Chapter(check_given_tests),
+        scope: Scope::Chapter(check_given_tests, every),
     },
     Check {
         name: "book",
@@ -186,7 +197,7 @@ fn plan<'a>(ctx: &Ctx<'a>) -> Vec<Planned<'a>> {
     let mut planned = Vec::new();
     let mut checks = CHECKS.iter().peekable();
     while let Some(check) = checks.next() {
-        if let Scope::Workbook(_) = check.scope {
+        if let Scope::Workbook(_) | Scope::Apart(_) = check.scope {
             planned.push(Planned {
                 name: check.name.to_owned(),
                 about: check.about.to_owned(),
@@ -196,11 +207,16 @@ fn plan<'a>(ctx: &Ctx<'a>) -> Vec<Planned<'a>> {
             continue;
         }
         let mut run = vec![check];
-        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter(_))) {
+        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter(..))) {
             run.push(next);
         }
         for chapter in ctx.chapters() {
             for &check in &run {
+                if let Scope::Chapter(_, applies) = check.scope
+                    && !applies(ctx, chapter)
+                {
+                    continue;
+                }
                 planned.push(Planned {
                     name: format!("chapter{}/{}", chapter.number, check.name),
                     about: format!("chapter {}: {}", chapter.number, check.about),
@@ -263,7 +279,8 @@ pub(crate) async fn verify(
     let lanes = lanes(&chosen);
     let jobs = jobs.unwrap_or(lanes.len()).clamp(1, lanes.len().max(1));
     println!(
-        "verify: {} checks in {} lanes (the workbook's, and one per chapter), {jobs} at a time; \
+        "verify: {} checks in {} lanes (the workbook's, one each for its long checks, and one \
+         per chapter), {jobs} at a time; \
          each line comes when its check ends",
         chosen.len(),
         lanes.len()
@@ -318,13 +335,25 @@ pub(crate) async fn verify(
     })
 }
 
-/// The checks of one lane, in order: the workbook's own checks, or one chapter's. Lanes run at
-/// once; a lane's checks one after the other, since a chapter's checks share its scratch copies
-/// and its builds.
+/// Which lane a check runs in.
+#[derive(PartialEq)]
+enum Lane {
+    Workbook,
+    Apart(&'static str),
+    Chapter(u32),
+}
+
+/// The checks of one lane, in order: the workbook's own checks, one long workbook check, or one
+/// chapter's. Lanes run at once; a lane's checks one after the other, since a chapter's checks
+/// share its scratch copies and its builds.
 fn lanes<'p, 'a>(chosen: &[&'p Planned<'a>]) -> Vec<Vec<&'p Planned<'a>>> {
-    let mut lanes: Vec<(Option<u32>, Vec<&Planned<'_>>)> = Vec::new();
+    let mut lanes: Vec<(Lane, Vec<&Planned<'_>>)> = Vec::new();
     for &p in chosen {
-        let key = p.chapter.map(|c| c.number);
+        let key = match (&p.check.scope, p.chapter) {
+            (Scope::Apart(_), _) => Lane::Apart(p.check.name),
+            (_, Some(chapter)) => Lane::Chapter(chapter.number),
+            (_, None) => Lane::Workbook,
+        };
         match lanes.iter_mut().find(|(k, _)| *k == key) {
             Some((_, lane)) => lane.push(p),
             None => lanes.push((key, vec![p])),
@@ -380,9 +409,9 @@ fn run_one(
     };
     let t = Instant::now();
     let found = match (&p.check.scope, p.chapter) {
-        (Scope::Workbook(run), _) => run(&ctx),
-        (Scope::Chapter(run), Some(chapter)) => handle.block_on(run(&ctx, chapter)),
-        (Scope::Chapter(_), None) => unreachable!("a chapter check is planned per chapter"),
+        (Scope::Workbook(run) | Scope::Apart(run), _) => run(&ctx),
+        (Scope::Chapter(run, _), Some(chapter)) => handle.block_on(run(&ctx, chapter)),
+        (Scope::Chapter(..), None) => unreachable!("a chapter check is planned per chapter"),
     };
     crate::stop::check().ok()?;
     Some(Outcome {
@@ -453,6 +482,36 @@ mod tests {
             &only("chapter3/starter-fails")
         ));
         assert!(!selected("chapter3/starter-fails", &only("chapter4")));
+    }
+
+    #[test]
+    fn the_long_checks_have_lanes_of_their_own_and_a_chapters_lint_is_in_its_lane() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let manifest = Manifest::load(&root).unwrap();
+        let ctx = Ctx {
+            root: &root,
+            manifest: &manifest,
+            note: RefCell::new(None),
+        };
+        let planned = plan(&ctx);
+        let chosen: Vec<&Planned<'_>> = planned.iter().collect();
+        let names = |lane: &Vec<&Planned<'_>>| -> Vec<String> {
+            lane.iter().map(|p| p.name.clone()).collect()
+        };
+        let lanes: Vec<Vec<String>> = lanes(&chosen).iter().map(names).collect();
+        assert!(lanes.contains(&vec!["tooling-tests".to_owned()]), "{lanes:?}");
+        assert!(lanes.contains(&vec!["macos".to_owned()]), "{lanes:?}");
+        // The projects outside the workspace are linted in their chapters' lanes (3, 4, 5),
+        // and not planned where a chapter has none.
+        for lane in &lanes {
+            let chapter = lane[0].split_once('/').map(|(c, _)| c.to_owned());
+            let lints = lane.iter().any(|n| n.ends_with("/outside-workspace"));
+            match chapter.as_deref() {
+                Some("chapter3" | "chapter4" | "chapter5") => assert!(lints, "{lane:?}"),
+                _ => assert!(!lints, "{lane:?}"),
+            }
+            assert!(lane.iter().all(|n| n.split_once('/').map(|(c, _)| c.to_owned()) == chapter));
+        }
     }
 
     #[test]

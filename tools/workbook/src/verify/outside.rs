@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Ctx, Problems, command};
+use super::{Ctx, Found, Problems, command};
 use crate::manifest::{Chapter, Status};
 use crate::scratch::{Scratch, Version};
 
@@ -60,17 +60,31 @@ pub(super) fn outside_projects<'a>(
     Ok(found)
 }
 
-/// Clippy with the workspace's lint table (the project's copy), and rustfmt, on every project outside the workspace:
+/// Whether `chapter` holds a project outside the workspace (or the root manifest cannot be
+/// read, which the check then reports).
+pub(super) fn has_outside_projects(ctx: &Ctx<'_>, chapter: &Chapter) -> bool {
+    root_manifest(ctx.root)
+        .and_then(|m| outside_projects(ctx, &m))
+        .map_or(true, |found| found.iter().any(|p| p.chapter.number == chapter.number))
+}
+
+/// Clippy with the workspace's lint table (the project's copy), and rustfmt, on `chapter`'s
+/// projects outside the workspace:
 /// on the starter (as committed: a scratch copy with the learner's files from git) and on the
 /// solution (the solution's scratch copy), each with a target folder of its own. A copy and
 /// the learner's tree would hash their packages alike (cargo hashes a package by its path
-/// relative to its workspace, here the project's own folder), so no folder is shared.
-pub(super) fn check_outside_workspace(ctx: &Ctx<'_>) -> Result<Problems> {
+/// relative to its workspace, here the project's own folder), so no folder is shared. A
+/// chapter check, in the chapter's lane: the copies are the ones its tests use, one at a time.
+pub(super) fn check_outside_workspace<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter) -> Found<'a> {
+    Box::pin(async move { lint(ctx, chapter) })
+}
+
+fn lint(ctx: &Ctx<'_>, chapter: &Chapter) -> Result<Problems> {
     let manifest = root_manifest(ctx.root)?;
     let mut problems = Vec::new();
     let mut linted = 0;
-    for project in outside_projects(ctx, &manifest)? {
-        let chapter = project.chapter;
+    let projects = outside_projects(ctx, &manifest)?;
+    for project in projects.iter().filter(|p| p.chapter.number == chapter.number) {
         let prefix = format!("{}/", project.dir);
         // A project no solution file touches (chapter 4's sample app) is the same in both
         // versions: its starter's lint covers it.
