@@ -499,7 +499,10 @@ mod tests {
             lane.iter().map(|p| p.name.clone()).collect()
         };
         let lanes: Vec<Vec<String>> = lanes(&chosen).iter().map(names).collect();
-        assert!(lanes.contains(&vec!["tooling-tests".to_owned()]), "{lanes:?}");
+        assert!(
+            lanes.contains(&vec!["tooling-tests".to_owned()]),
+            "{lanes:?}"
+        );
         assert!(lanes.contains(&vec!["macos".to_owned()]), "{lanes:?}");
         // The projects outside the workspace are linted in their chapters' lanes (3, 4, 5),
         // and not planned where a chapter has none.
@@ -510,7 +513,10 @@ mod tests {
                 Some("chapter3" | "chapter4" | "chapter5") => assert!(lints, "{lane:?}"),
                 _ => assert!(!lints, "{lane:?}"),
             }
-            assert!(lane.iter().all(|n| n.split_once('/').map(|(c, _)| c.to_owned()) == chapter));
+            assert!(
+                lane.iter()
+                    .all(|n| n.split_once('/').map(|(c, _)| c.to_owned()) == chapter)
+            );
         }
     }
 

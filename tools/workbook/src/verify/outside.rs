@@ -65,7 +65,9 @@ pub(super) fn outside_projects<'a>(
 pub(super) fn has_outside_projects(ctx: &Ctx<'_>, chapter: &Chapter) -> bool {
     root_manifest(ctx.root)
         .and_then(|m| outside_projects(ctx, &m))
-        .map_or(true, |found| found.iter().any(|p| p.chapter.number == chapter.number))
+        .map_or(true, |found| {
+            found.iter().any(|p| p.chapter.number == chapter.number)
+        })
 }
 
 /// Clippy with the workspace's lint table (the project's copy), and rustfmt, on `chapter`'s
@@ -84,7 +86,10 @@ fn lint(ctx: &Ctx<'_>, chapter: &Chapter) -> Result<Problems> {
     let mut problems = Vec::new();
     let mut linted = 0;
     let projects = outside_projects(ctx, &manifest)?;
-    for project in projects.iter().filter(|p| p.chapter.number == chapter.number) {
+    for project in projects
+        .iter()
+        .filter(|p| p.chapter.number == chapter.number)
+    {
         let prefix = format!("{}/", project.dir);
         // A project no solution file touches (chapter 4's sample app) is the same in both
         // versions: its starter's lint covers it.
