@@ -34,7 +34,8 @@ pub(crate) fn print_report(chapter: &Chapter, section: Option<&Section>, report:
         }
         match &report.first_error {
             Some(error) => {
-                println!("The compiler's first error (fix it first; the rest often follow):\n");
+                // The compiler's, or cargo's own where the compiler said nothing (a build script).
+                println!("The first error (fix it first; the rest often follow):\n");
                 for line in error.lines() {
                     println!("  {line}");
                 }

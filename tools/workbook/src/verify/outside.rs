@@ -129,6 +129,9 @@ fn lint(ctx: &Ctx<'_>, chapter: &Chapter) -> Result<Problems> {
             linted += 1;
         }
     }
-    ctx.note(format!("{linted} copies"));
+    ctx.note(match linted {
+        1 => "1 copy".to_owned(),
+        n => format!("{n} copies"),
+    });
     Ok(problems)
 }

@@ -79,6 +79,9 @@ fn a_failed_build_script_shows_cargos_own_error() {
     wb.run(&["test", "chapter1"])
         .assert_code(1)
         .assert_stdout("Chapter 1 does not compile yet")
+        // Not the compiler's: it said nothing.
+        .assert_stdout("The first error (fix it first")
+        .refute_stdout("The compiler's")
         .assert_stdout("error: failed to run custom build command for `ch01-alpha")
         .assert_stdout("no libfoo on this machine")
         .assert_stdout("chapter 1: does not compile");
