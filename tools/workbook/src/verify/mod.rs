@@ -151,12 +151,6 @@ const CHECKS: &[Check] = &[
         scope: Scope::Chapter(check_solution_clippy, every),
     },
     Check {
-        name: "outside-workspace",
-        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
-                outside the workspace, starter and solution",
-        scope: Scope::Chapter(check_outside_workspace, has_outside_projects),
-    },
-    Check {
         name: "solution-passes",
         about: "every test passes on the solution",
         scope: Scope::Chapter(check_solution_passes, every),
@@ -165,6 +159,12 @@ const CHECKS: &[Check] = &[
         name: "given-tests",
         about: "the given code's own tests pass",
         scope: Scope::Chapter(check_given_tests, every),
+    },
+    Check {
+        name: "outside-workspace",
+        about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
+                outside the workspace, starter and solution",
+        scope: Scope::Chapter(check_outside_workspace, has_outside_projects),
     },
     Check {
         name: "book",
@@ -279,8 +279,8 @@ pub(crate) async fn verify(
     let lanes = lanes(&chosen);
     let jobs = jobs.unwrap_or(lanes.len()).clamp(1, lanes.len().max(1));
     println!(
-        "verify: {} checks in {} lanes (the workbook's, one each for its long checks, and one \
-         per chapter), {jobs} at a time; \
+        "verify: {} checks in {} lanes (the workbook's, one each for its long checks, and two \
+         per chapter: its starter's and its solution's), {jobs} at a time; \
          each line comes when its check ends",
         chosen.len(),
         lanes.len()
@@ -340,18 +340,24 @@ pub(crate) async fn verify(
 enum Lane {
     Workbook,
     Apart(&'static str),
-    Chapter(u32),
+    /// A chapter's checks on its starter copy (true), or on its solution copy: two copies, two
+    /// lanes, so that chapter 5's lab test on the solution does not wait for the starter's run.
+    Chapter(u32, bool),
 }
 
+/// The one chapter check that uses the starter's copy alone (outside-workspace uses both, and
+/// comes last in the solution's lane, long after the starter's checks).
+const ON_THE_STARTER: &str = "starter-fails";
+
 /// The checks of one lane, in order: the workbook's own checks, one long workbook check, or one
-/// chapter's. Lanes run at once; a lane's checks one after the other, since a chapter's checks
+/// chapter's on one of its copies. Lanes run at once; a lane's checks one after the other, since a chapter's checks
 /// share its scratch copies and its builds.
 fn lanes<'p, 'a>(chosen: &[&'p Planned<'a>]) -> Vec<Vec<&'p Planned<'a>>> {
     let mut lanes: Vec<(Lane, Vec<&Planned<'_>>)> = Vec::new();
     for &p in chosen {
         let key = match (&p.check.scope, p.chapter) {
             (Scope::Apart(_), _) => Lane::Apart(p.check.name),
-            (_, Some(chapter)) => Lane::Chapter(chapter.number),
+            (_, Some(chapter)) => Lane::Chapter(chapter.number, p.check.name == ON_THE_STARTER),
             (_, None) => Lane::Workbook,
         };
         match lanes.iter_mut().find(|(k, _)| *k == key) {
@@ -509,9 +515,22 @@ mod tests {
         for lane in &lanes {
             let chapter = lane[0].split_once('/').map(|(c, _)| c.to_owned());
             let lints = lane.iter().any(|n| n.ends_with("/outside-workspace"));
+            let solution = lane.iter().any(|n| n.ends_with("/solution-passes"));
             match chapter.as_deref() {
-                Some("chapter3" | "chapter4" | "chapter5") => assert!(lints, "{lane:?}"),
+                Some("chapter3" | "chapter4" | "chapter5") if solution => {
+                    assert!(lints, "{lane:?}");
+                    // Last: it also takes the starter's copy, long free by then.
+                    assert!(
+                        lane.last().unwrap().ends_with("/outside-workspace"),
+                        "{lane:?}"
+                    );
+                }
                 _ => assert!(!lints, "{lane:?}"),
+            }
+            // A chapter's starter and solution copies are two lanes.
+            if chapter.is_some() {
+                let starter = lane.iter().any(|n| n.ends_with("/starter-fails"));
+                assert!(starter != solution, "{lane:?}");
             }
             assert!(
                 lane.iter()
