@@ -52,8 +52,8 @@ fn ctrl_c_during_the_tests_stops_them_exits_130_and_fails_nothing() {
 #[test]
 fn sigterm_during_a_later_step_stops_it_exits_143_and_runs_no_more() {
     let wb = Workbook::new();
-    // A cargo in front of the real one: its `clippy` (verify's second step here) records its pid
-    // and hangs; anything else is the real cargo.
+    // A cargo in front of the real one: its `clippy` (verify's second step here, in the
+    // workbook's lane after rustfmt) records its pid and hangs; anything else is the real cargo.
     let real = std::process::Command::new("sh")
         .args(["-c", "command -v cargo"])
         .output()
@@ -82,13 +82,7 @@ fn sigterm_during_a_later_step_stops_it_exits_143_and_runs_no_more() {
     let runner = Background::start(
         wb.root(),
         &[
-            "verify",
-            "--only",
-            "chapter1/starter-fails",
-            "--only",
-            "chapter1/solution-clippy",
-            "--only",
-            "chapter1/solution-passes",
+            "verify", "--only", "rustfmt", "--only", "clippy", "--only", "book",
         ],
         &[("PATH", &path)],
     );
@@ -100,7 +94,7 @@ fn sigterm_during_a_later_step_stops_it_exits_143_and_runs_no_more() {
     assert!(stderr.contains("stopped by SIGTERM"), "{shown}");
     // The first step finished and is listed; the stopped one is not a failure; the third never ran.
     assert!(
-        stdout.contains("✓ chapter 1: every test fails on the starter"),
+        stdout.contains("✓ rustfmt: starters, solutions and tools are formatted"),
         "{shown}"
     );
     assert!(
@@ -108,7 +102,7 @@ fn sigterm_during_a_later_step_stops_it_exits_143_and_runs_no_more() {
         "a stopped step was counted as failed: {shown}"
     );
     assert!(
-        !stdout.contains("every test passes on the solution"),
+        !stdout.contains("the book builds"),
         "a step after the stop ran: {shown}"
     );
     assert_gone(&hanging, Duration::from_secs(10));
