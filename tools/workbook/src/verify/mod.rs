@@ -22,6 +22,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::manifest::{Chapter, Manifest, Status};
+use crate::scratch::Version;
 
 mod book;
 mod chapter;
@@ -77,12 +78,14 @@ enum Scope {
     Workbook(fn(&Ctx<'_>) -> Result<Problems>),
     /// The workbook as a whole, in a lane of its own: long, and sharing no scratch copy.
     Apart(fn(&Ctx<'_>) -> Result<Problems>),
-    /// One chapter: run once for each written chapter of which the second holds, named
-    /// `chapterN/<name>`, in the chapter's lane.
-    Chapter(
-        for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>,
-        fn(&Ctx<'_>, &Chapter) -> bool,
-    ),
+    /// One chapter: run once for each written chapter that `applies`, named `chapterN/<name>`,
+    /// in the lane of the chapter's scratch copy it uses (`copy`; a check that uses both comes
+    /// last in the solution's lane, long after the starter's checks).
+    Chapter {
+        run: for<'a> fn(&'a Ctx<'a>, &'a Chapter) -> Found<'a>,
+        applies: fn(&Ctx<'_>, &Chapter) -> bool,
+        copy: Version,
+    },
 }
 
 /// Every written chapter.
@@ -143,28 +146,48 @@ const CHECKS: &[Check] = &[
     Check {
         name: "starter-fails",
         about: "every test fails on the starter",
-        scope: Scope::Chapter(check_starter_fails, every),
+        scope: Scope::Chapter {
+            run: check_starter_fails,
+            applies: every,
+            copy: Version::Starter,
+        },
     },
     Check {
         name: "solution-clippy",
         about: "clippy -D warnings on the solution",
-        scope: Scope::Chapter(check_solution_clippy, every),
+        scope: Scope::Chapter {
+            run: check_solution_clippy,
+            applies: every,
+            copy: Version::Solution,
+        },
     },
     Check {
         name: "solution-passes",
         about: "every test passes on the solution",
-        scope: Scope::Chapter(check_solution_passes, every),
+        scope: Scope::Chapter {
+            run: check_solution_passes,
+            applies: every,
+            copy: Version::Solution,
+        },
     },
     Check {
         name: "given-tests",
         about: "the given code's own tests pass",
-        scope: Scope::Chapter(check_given_tests, every),
+        scope: Scope::Chapter {
+            run: check_given_tests,
+            applies: every,
+            copy: Version::Solution,
+        },
     },
     Check {
         name: "outside-workspace",
         about: "clippy -D warnings (the workspace's lint table) and rustfmt on the projects \
                 outside the workspace, starter and solution",
-        scope: Scope::Chapter(check_outside_workspace, has_outside_projects),
+        scope: Scope::Chapter {
+            run: check_outside_workspace,
+            applies: has_outside_projects,
+            copy: Version::Solution,
+        },
     },
     Check {
         name: "book",
@@ -207,12 +230,12 @@ fn plan<'a>(ctx: &Ctx<'a>) -> Vec<Planned<'a>> {
             continue;
         }
         let mut run = vec![check];
-        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter(..))) {
+        while let Some(next) = checks.next_if(|c| matches!(c.scope, Scope::Chapter { .. })) {
             run.push(next);
         }
         for chapter in ctx.chapters() {
             for &check in &run {
-                if let Scope::Chapter(_, applies) = check.scope
+                if let Scope::Chapter { applies, .. } = check.scope
                     && !applies(ctx, chapter)
                 {
                     continue;
@@ -340,25 +363,21 @@ pub(crate) async fn verify(
 enum Lane {
     Workbook,
     Apart(&'static str),
-    /// A chapter's checks on its starter copy (true), or on its solution copy: two copies, two
-    /// lanes, so that chapter 5's lab test on the solution does not wait for the starter's run.
-    Chapter(u32, bool),
+    /// A chapter's checks on one of its scratch copies: two copies, two lanes, so that chapter
+    /// 5's lab test on the solution does not wait for the starter's run.
+    Chapter(u32, Version),
 }
 
-/// The one chapter check that uses the starter's copy alone (outside-workspace uses both, and
-/// comes last in the solution's lane, long after the starter's checks).
-const ON_THE_STARTER: &str = "starter-fails";
-
 /// The checks of one lane, in order: the workbook's own checks, one long workbook check, or one
-/// chapter's on one of its copies. Lanes run at once; a lane's checks one after the other, since a chapter's checks
-/// share its scratch copies and its builds.
+/// chapter's on one of its copies. Lanes run at once; a lane's checks one after the other, since
+/// a chapter's checks share its scratch copies and its builds.
 fn lanes<'p, 'a>(chosen: &[&'p Planned<'a>]) -> Vec<Vec<&'p Planned<'a>>> {
     let mut lanes: Vec<(Lane, Vec<&Planned<'_>>)> = Vec::new();
     for &p in chosen {
         let key = match (&p.check.scope, p.chapter) {
             (Scope::Apart(_), _) => Lane::Apart(p.check.name),
-            (_, Some(chapter)) => Lane::Chapter(chapter.number, p.check.name == ON_THE_STARTER),
-            (_, None) => Lane::Workbook,
+            (Scope::Chapter { copy, .. }, Some(chapter)) => Lane::Chapter(chapter.number, *copy),
+            _ => Lane::Workbook,
         };
         match lanes.iter_mut().find(|(k, _)| *k == key) {
             Some((_, lane)) => lane.push(p),
@@ -416,8 +435,8 @@ fn run_one(
     let t = Instant::now();
     let found = match (&p.check.scope, p.chapter) {
         (Scope::Workbook(run) | Scope::Apart(run), _) => run(&ctx),
-        (Scope::Chapter(run, _), Some(chapter)) => handle.block_on(run(&ctx, chapter)),
-        (Scope::Chapter(..), None) => unreachable!("a chapter check is planned per chapter"),
+        (Scope::Chapter { run, .. }, Some(chapter)) => handle.block_on(run(&ctx, chapter)),
+        (Scope::Chapter { .. }, None) => unreachable!("a chapter check is planned per chapter"),
     };
     crate::stop::check().ok()?;
     Some(Outcome {

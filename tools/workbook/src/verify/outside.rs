@@ -60,14 +60,17 @@ pub(super) fn outside_projects<'a>(
     Ok(found)
 }
 
+/// `chapter`'s projects outside the workspace.
+fn projects_of<'a>(ctx: &Ctx<'a>, chapter: &Chapter) -> Result<Vec<Outside<'a>>> {
+    let mut found = outside_projects(ctx, &root_manifest(ctx.root)?)?;
+    found.retain(|p| p.chapter.number == chapter.number);
+    Ok(found)
+}
+
 /// Whether `chapter` holds a project outside the workspace (or the root manifest cannot be
 /// read, which the check then reports).
 pub(super) fn has_outside_projects(ctx: &Ctx<'_>, chapter: &Chapter) -> bool {
-    root_manifest(ctx.root)
-        .and_then(|m| outside_projects(ctx, &m))
-        .map_or(true, |found| {
-            found.iter().any(|p| p.chapter.number == chapter.number)
-        })
+    projects_of(ctx, chapter).map_or(true, |found| !found.is_empty())
 }
 
 /// Clippy with the workspace's lint table (the project's copy), and rustfmt, on `chapter`'s
@@ -82,14 +85,9 @@ pub(super) fn check_outside_workspace<'a>(ctx: &'a Ctx<'a>, chapter: &'a Chapter
 }
 
 fn lint(ctx: &Ctx<'_>, chapter: &Chapter) -> Result<Problems> {
-    let manifest = root_manifest(ctx.root)?;
     let mut problems = Vec::new();
     let mut linted = 0;
-    let projects = outside_projects(ctx, &manifest)?;
-    for project in projects
-        .iter()
-        .filter(|p| p.chapter.number == chapter.number)
-    {
+    for project in projects_of(ctx, chapter)? {
         let prefix = format!("{}/", project.dir);
         // A project no solution file touches (chapter 4's sample app) is the same in both
         // versions: its starter's lint covers it.
