@@ -99,12 +99,12 @@ impl Output {
 }
 
 /// Runs `command` to its end (or to `limit`), collecting stdout and stderr and, from cargo's
-/// records (`stdout`), the compiler's diagnostics and the test programs; `live` says what is
+/// records (where its stdout `holds` them), the compiler's diagnostics and the test programs; `live` says what is
 /// shown as it comes. A status of `None` means the time limit passed and
 /// everything was killed.
 pub(super) async fn supervise(
     mut command: Command,
-    stdout: Stdout,
+    holds: Stdout,
     live: Live,
     limit: Option<std::time::Duration>,
 ) -> Result<Output> {
@@ -115,10 +115,10 @@ pub(super) async fn supervise(
         )
     })?;
     let pid = child.id();
-    let out = child.stdout.take().expect("stdout is piped");
+    let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
     let collect = async {
-        let read = read_both(out, stderr, stdout, live).await;
+        let read = read_both(stdout, stderr, holds, live).await;
         (read, child.wait().await)
     };
     let bounded = async {
@@ -156,16 +156,21 @@ pub(super) async fn supervise(
 }
 
 /// Reads cargo's stdout and stderr to their ends, showing what `live` asks for as it comes.
-async fn read_both(out: ChildStdout, mut stderr: ChildStderr, holds: Stdout, live: Live) -> Output {
+async fn read_both(
+    stdout: ChildStdout,
+    mut stderr: ChildStderr,
+    holds: Stdout,
+    live: Live,
+) -> Output {
     let mut seen = Seen {
-        stdout: holds,
+        holds,
         live,
         output: Output::default(),
         pending: Vec::new(),
         last: String::new(),
         bar_drawn: false,
     };
-    let mut stdout = BufReader::new(out);
+    let mut stdout = BufReader::new(stdout);
     let mut line = Vec::new();
     // Read in chunks, not lines: on a terminal cargo redraws its progress bar with `\r` and no
     // newline, and that bar is what shows a long compile is moving.
@@ -215,7 +220,8 @@ async fn read_both(out: ChildStdout, mut stderr: ChildStderr, holds: Stdout, liv
 
 /// What has come from cargo so far, and what the learner was last shown.
 struct Seen {
-    stdout: Stdout,
+    /// What its stdout holds.
+    holds: Stdout,
     live: Live,
     output: Output,
     /// stderr after its last `\n` or `\r`.
@@ -231,7 +237,7 @@ impl Seen {
     /// records dropped, anything else kept as the test program's output. True if it was shown.
     fn stdout_line(&mut self, line: &str) -> bool {
         let line = line.trim_end_matches('\n').trim_end_matches('\r');
-        let read = match self.stdout {
+        let read = match self.holds {
             Stdout::CargoRecords => diagnostics::read(line),
             Stdout::Text => Line::Text,
         };
