@@ -10,13 +10,15 @@
 //! every artifact record, of which the runner reads two fields of one kind.
 
 /// One line of cargo's stdout, as far as the runner cares.
-pub(super) enum Line {
+pub(crate) enum Line {
     /// A compiler diagnostic: an error, a warning, a note that follows one.
     Diagnostic(Diagnostic),
-    /// A test program built (or found fresh): its target's name and where it is.
+    /// A test program built (or found fresh): its target's name, where it is, and its package's
+    /// manifest (cargo runs a test program in that manifest's folder).
     TestProgram {
         name: String,
         path: std::path::PathBuf,
+        manifest: std::path::PathBuf,
     },
     /// Another of cargo's records (a library built, a build script run, the build finished).
     Record,
@@ -26,7 +28,7 @@ pub(super) enum Line {
 
 /// What the runner reads of a diagnostic.
 #[derive(Debug, serde::Deserialize)]
-pub(super) struct Diagnostic {
+pub(crate) struct Diagnostic {
     /// `error`, `warning`, `note`, `help`, `failure-note`, or `error: internal compiler error`.
     pub level: String,
     /// The diagnostic as the compiler prints it, with its location and source lines.
@@ -52,6 +54,7 @@ enum Record {
         executable: Option<std::path::PathBuf>,
         /// Built as a test (`cargo test`'s harness), not as a plain binary.
         profile: Profile,
+        manifest_path: std::path::PathBuf,
     },
     #[serde(other)]
     Other,
@@ -68,7 +71,7 @@ struct Profile {
 }
 
 /// Which kind of line `line` is.
-pub(super) fn read(line: &str) -> Line {
+pub(crate) fn read(line: &str) -> Line {
     if !line.starts_with('{') {
         return Line::Text;
     }
@@ -78,9 +81,11 @@ pub(super) fn read(line: &str) -> Line {
             target,
             executable: Some(path),
             profile: Profile { test: true },
+            manifest_path,
         }) => Line::TestProgram {
             name: target.name,
             path,
+            manifest: manifest_path,
         },
         Ok(Record::CompilerArtifact { .. }) => Line::Record,
         Ok(Record::Other) => Line::Record,

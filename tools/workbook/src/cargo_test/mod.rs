@@ -17,6 +17,7 @@ mod recover;
 mod report;
 mod supervise;
 
+pub(crate) use diagnostics::{Line, read as read_cargo_line};
 pub(crate) use libtest::parse;
 pub(crate) use report::{Report, Verdict};
 
@@ -384,6 +385,7 @@ mod tests {
             "target": { "name": "chapter9", "kind": ["test"] },
             "profile": { "test": true },
             "executable": program,
+            "manifest_path": dir.join("Cargo.toml"),
         });
         let script = dir.join("cargo");
         executable(

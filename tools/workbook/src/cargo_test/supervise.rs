@@ -243,7 +243,7 @@ impl Seen {
         };
         let diagnostic = match read {
             Line::Diagnostic(diagnostic) => diagnostic,
-            Line::TestProgram { name, path } => {
+            Line::TestProgram { name, path, .. } => {
                 self.output.programs.push((name, path));
                 return false;
             }

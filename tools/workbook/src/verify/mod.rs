@@ -140,7 +140,7 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "tooling-tests",
-        about: "the tooling's own tests (test-support, service-kit, proc-guard, workbook, loadgen, room)",
+        about: "the tooling's own tests: every package under tools/, its test programs at once",
         scope: Scope::Apart(check_tooling_tests),
     },
     Check {
@@ -461,22 +461,25 @@ fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathB
     };
     match output {
         Ok(out) if out.status.success() => Vec::new(),
-        Ok(out) => {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            vec![format!(
-                "`{program} {}` in {} failed:\n{}",
-                args.join(" "),
-                dir.display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            )]
-        }
+        Ok(out) => vec![failed(dir, program, args, &out.stdout, &out.stderr)],
         Err(err) => vec![format!("could not run {program}: {err}")],
     }
+}
+
+/// The problem a failed command is: what ran, where, and the last 40 lines it printed.
+fn failed(dir: &Path, program: &str, args: &[&str], stdout: &[u8], stderr: &[u8]) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr)
+    );
+    let tail: Vec<&str> = text.lines().rev().take(40).collect();
+    format!(
+        "`{program} {}` in {} failed:\n{}",
+        args.join(" "),
+        dir.display(),
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    )
 }
 
 fn collect_files(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {

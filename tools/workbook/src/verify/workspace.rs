@@ -1,9 +1,13 @@
 //! The workspace's own checks: rustfmt (the solution files included), clippy, and
 //! the tooling's tests.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use super::{Ctx, Problems, command};
+use anyhow::{Context, Result, bail};
+
+use super::{Ctx, Problems, command, failed};
+use crate::cargo_test::{Line, read_cargo_line};
 
 pub(super) fn check_rustfmt(ctx: &Ctx<'_>) -> Result<Problems> {
     let root = ctx.root;
@@ -46,26 +50,110 @@ pub(super) fn check_clippy(ctx: &Ctx<'_>) -> Result<Problems> {
     ))
 }
 
+/// The tooling's tests: those of every package under tools/ (`cargo metadata` says which), as
+/// `cargo test` runs them (each test program in its package's folder; the doc tests), except
+/// that every program runs at once. `cargo test` runs them one after another, so their waits
+/// add up (the leftovers test alone waits out a 30 s time limit); here the check takes as long
+/// as the build and the longest program.
 pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
-    Ok(command(
-        ctx.root,
-        "cargo",
-        &[
-            "test",
-            "--locked",
-            "-p",
-            "test-support",
-            "-p",
-            "service-kit",
-            "-p",
-            "proc-guard",
-            "-p",
-            "workbook",
-            "-p",
-            "loadgen",
-            "-p",
-            "room",
-        ],
-        &[],
-    ))
+    let tooling = tooling(ctx.root)?;
+    if tooling.is_empty() {
+        bail!("`cargo metadata` lists no package under tools/");
+    }
+    let packages = |libraries_only: bool| {
+        tooling
+            .iter()
+            .filter(move |p| {
+                !libraries_only || p.targets.iter().any(|t| t.kind.iter().any(|k| k == "lib"))
+            })
+            .flat_map(|p| ["-p", p.name.as_str()])
+    };
+    let mut build = vec![
+        "test",
+        "--locked",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ];
+    build.extend(packages(false));
+    let Ok(built) = crate::stop::output(Command::new("cargo").current_dir(ctx.root).args(&build))
+    else {
+        return Ok(Vec::new());
+    };
+    let built = built.context("running cargo")?;
+    if !built.status.success() {
+        return Ok(vec![failed(ctx.root, "cargo", &build, b"", &built.stderr)]);
+    }
+    let programs: Vec<(PathBuf, PathBuf)> = String::from_utf8_lossy(&built.stdout)
+        .lines()
+        .filter_map(|line| match read_cargo_line(line) {
+            Line::TestProgram { path, manifest, .. } => {
+                Some((path, manifest.parent()?.to_path_buf()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut doc = vec!["test", "--locked", "--doc"];
+    doc.extend(packages(true));
+    let has_doc = doc.len() > 3;
+    Ok(std::thread::scope(|s| {
+        let runs: Vec<_> = programs
+            .iter()
+            .map(|(program, dir)| {
+                let env = [("CARGO_MANIFEST_DIR", dir.clone())];
+                s.spawn(move || command(dir, &program.to_string_lossy(), &[], &env))
+            })
+            .collect();
+        let doc = has_doc.then(|| s.spawn(|| command(ctx.root, "cargo", &doc, &[])));
+        runs.into_iter()
+            .chain(doc)
+            .flat_map(|run| run.join().expect("a check's thread does not panic"))
+            .collect()
+    }))
+}
+
+/// A workspace member, as `cargo metadata` describes it.
+#[derive(serde::Deserialize)]
+struct Package {
+    name: String,
+    manifest_path: PathBuf,
+    targets: Vec<Target>,
+}
+
+#[derive(serde::Deserialize)]
+struct Target {
+    /// `lib`, `bin`, `test`, …
+    kind: Vec<String>,
+}
+
+/// The workspace's members under tools/.
+fn tooling(root: &Path) -> Result<Vec<Package>> {
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        packages: Vec<Package>,
+    }
+    let out = Command::new("cargo")
+        .current_dir(root)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "`cargo metadata` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let metadata: Metadata =
+        serde_json::from_slice(&out.stdout).context("reading cargo metadata's answer")?;
+    let tools = root.canonicalize()?.join("tools");
+    Ok(metadata
+        .packages
+        .into_iter()
+        .filter(|p| p.manifest_path.starts_with(&tools))
+        .collect())
 }

@@ -1,12 +1,13 @@
 //! `just verify` runs its lanes at once (the workbook's checks, and each chapter's), so that a
 //! chapter's tests that mostly wait (on a server, a deadline, the Docker engine) do not wait in
-//! turn; `--jobs 1` runs them one at a time.
+//! turn; `--jobs 1` runs them one at a time. Its tooling-tests check runs the tests of every
+//! package under tools/, each test program beside the others.
 
 use crate::common::Workbook;
 
-/// A test that leaves a mark for chapter `me` and passes only if the other chapter's test
-/// leaves its mark while this one runs (50 s at most: under the fixture's 60 s time limit).
-fn meeting(me: u32, other: u32, dir: &std::path::Path) -> String {
+/// A test that leaves a mark for `me` and passes only if `other`'s test leaves its mark while
+/// this one runs (50 s at most: under the fixture's 60 s time limit).
+fn meeting(me: &str, other: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
 #[test]
@@ -19,7 +20,7 @@ fn meets_the_other_chapter() {{
         }}
         std::thread::sleep(std::time::Duration::from_millis(100));
     }}
-    panic!("chapter {other}'s tests did not run while chapter {me}'s did");
+    panic!("{other}'s tests did not run while {me}'s did");
 }}
 "#
     )
@@ -31,8 +32,16 @@ fn the_chapters_checks_run_at_once() {
     let dir = wb.path("meet");
     std::fs::create_dir_all(&dir).unwrap();
     for (me, other, file) in [
-        (1, 2, "exercises/ch01-alpha/tests/chapter1/s1_1_add.rs"),
-        (2, 1, "exercises/ch02-beta/tests/chapter2/s2_1_double.rs"),
+        (
+            "chapter 1",
+            "chapter 2",
+            "exercises/ch01-alpha/tests/chapter1/s1_1_add.rs",
+        ),
+        (
+            "chapter 2",
+            "chapter 1",
+            "exercises/ch02-beta/tests/chapter2/s2_1_double.rs",
+        ),
     ] {
         wb.edit(file, |text| text + &meeting(me, other, &dir));
     }
@@ -42,4 +51,39 @@ fn the_chapters_checks_run_at_once() {
         .assert_stdout("✓ chapter 1: every test passes on the solution")
         .assert_stdout("✓ chapter 2: every test passes on the solution")
         .assert_stdout("verify: 2 passed, 0 failed");
+}
+
+#[test]
+fn the_tooling_tests_run_every_tools_package_and_its_test_programs_at_once() {
+    let wb = Workbook::new();
+    let dir = wb.path("meet");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The probe's library tests and its integration tests are two programs: `cargo test` would
+    // run the second only after the first had given up waiting for it.
+    wb.edit("tools/probe/src/lib.rs", |text| {
+        text + &meeting("the library", "tests/other.rs", &dir)
+    });
+    wb.write(
+        "tools/probe/tests/other.rs",
+        meeting("tests/other.rs", "the library", &dir),
+    );
+    wb.run(&["verify", "--only", "tooling-tests"])
+        .assert_code(0)
+        .assert_stdout("✓ the tooling's own tests")
+        .assert_stdout("verify: 1 passed, 0 failed");
+
+    // A test of a tool that fails fails the check, with what it said; so does a doc test.
+    wb.edit("tools/probe/src/lib.rs", |text| {
+        "//! ```\n//! assert!(false, \"the doc test's own failure\");\n//! ```\n".to_owned() + &text
+    });
+    wb.write(
+        "tools/probe/tests/other.rs",
+        "#[test]\nfn fails() {\n    panic!(\"the probe's own failure\");\n}\n",
+    );
+    wb.run(&["verify", "--only", "tooling-tests"])
+        .assert_code(1)
+        .assert_stdout("✗ the tooling's own tests")
+        .assert_stdout("the probe's own failure")
+        .assert_stdout("the doc test's own failure")
+        .assert_stdout("verify: 0 passed, 1 failed");
 }
