@@ -5,8 +5,8 @@
 
 use crate::common::Workbook;
 
-/// A test that leaves a mark for `me` and passes only if `other`'s test leaves its mark while
-/// this one runs (50 s at most: under the fixture's 60 s time limit).
+/// A test that leaves a mark for `me` (a file of that name in `dir`) and passes only if
+/// `other`'s test leaves its mark while this one runs (50 s at most: under the fixture's 60 s time limit).
 fn meeting(me: &str, other: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
@@ -61,11 +61,11 @@ fn the_tooling_tests_run_every_tools_package_and_its_test_programs_at_once() {
     // The probe's library tests and its integration tests are two programs: `cargo test` would
     // run the second only after the first had given up waiting for it.
     wb.edit("tools/probe/src/lib.rs", |text| {
-        text + &meeting("the library", "tests/other.rs", &dir)
+        text + &meeting("library", "integration", &dir)
     });
     wb.write(
         "tools/probe/tests/other.rs",
-        meeting("tests/other.rs", "the library", &dir),
+        meeting("integration", "library", &dir),
     );
     wb.run(&["verify", "--only", "tooling-tests"])
         .assert_code(0)
