@@ -24,8 +24,8 @@ fn with_inner_project() -> Workbook {
     .write("exercises/ch02-beta/inner/src/lib.rs", "//! Inner.\n")
     .edit("Cargo.toml", |t| {
         t.replace(
-            "members = [\"exercises/*\"]",
-            "members = [\"exercises/*\"]\nexclude = [\"exercises/ch02-beta/inner\"]",
+            "members = [\"exercises/*\", \"tools/*\"]",
+            "members = [\"exercises/*\", \"tools/*\"]\nexclude = [\"exercises/ch02-beta/inner\"]",
         ) + "\n[workspace.lints.rust]\nunsafe_code = \"deny\"\n"
     })
     .edit("chapters.toml", |t| {
