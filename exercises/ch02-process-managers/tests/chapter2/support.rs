@@ -85,9 +85,20 @@ impl Minipm {
 
     /// Waits for the `n`th `ready` line of any instance, and returns the address it reports.
     pub(crate) async fn nth_ready(&mut self, n: usize, explain: &str) -> SocketAddr {
+        self.nth_ready_within(n, Duration::from_secs(5), explain)
+            .await
+    }
+
+    /// [`Self::nth_ready`], waiting up to `limit`.
+    pub(crate) async fn nth_ready_within(
+        &mut self,
+        n: usize,
+        limit: Duration,
+        explain: &str,
+    ) -> SocketAddr {
         let line = self
             .server
-            .wait_for_nth_line(" ready addr=", n, Duration::from_secs(5), explain)
+            .wait_for_nth_line(" ready addr=", n, limit, explain)
             .await;
         addr_in(&line)
     }
