@@ -1,7 +1,8 @@
 //! The process module keeps its promises with real processes (`sh`, `sleep`, `awk`): a
 //! [`Server`]'s whole process group dies when the guard is dropped, also when the test panics
 //! and also after the leader itself has exited; a wait past its deadline fails with a message
-//! that names what was awaited and shows the last output; and a flood of output is captured
+//! that names what was awaited and shows the last output (a wait while the child prints, once
+//! it goes quiet); and a flood of output is captured
 //! whole without ever blocking the child.
 //!
 //! `cargo test -p test-support --test process`
@@ -149,6 +150,50 @@ async fn wait_for_line_past_its_deadline_names_the_line_and_shows_the_output() {
          the shell did not print \"never printed\" within 300 ms. Its last output:\n    \
          first\n    \
          second"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_while_printing_lasts_as_long_as_the_lines_come() {
+    let mut server = sh(
+        "i=0; while [ $i -lt 100 ]; do echo \"line $i\"; sleep 0.05; \
+                         i=$((i+1)); done; echo done; exec sleep 300",
+    )
+    .spawn();
+    let started = std::time::Instant::now();
+    // 100 lines 50 ms apart: 5 s at least, longer than the 2 s of quiet allowed.
+    let line = server
+        .wait_for_nth_line_while_printing("done", 1, Duration::from_secs(2), LONG * 3, "setup")
+        .await;
+    assert_eq!(line, "done");
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "the premise: the lines took longer than the quiet allowed"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_while_printing_fails_once_the_child_goes_quiet() {
+    let message = panic_message(async {
+        let mut server = sh("echo first; exec sleep 300").spawn();
+        server.wait_for_line("first", LONG, "setup").await;
+        server
+            .wait_for_nth_line_while_printing(
+                "never printed",
+                1,
+                SHORT,
+                Duration::from_secs(600),
+                "The shell should say it.",
+            )
+            .await;
+    })
+    .await;
+    assert_eq!(
+        message,
+        "The shell should say it.\n\
+         the shell did not print \"never printed\" and printed nothing for 300 ms. Its last \
+         output:\n    \
+         first"
     );
 }
 

@@ -85,20 +85,25 @@ impl Minipm {
 
     /// Waits for the `n`th `ready` line of any instance, and returns the address it reports.
     pub(crate) async fn nth_ready(&mut self, n: usize, explain: &str) -> SocketAddr {
-        self.nth_ready_within(n, Duration::from_secs(5), explain)
-            .await
-    }
-
-    /// [`Self::nth_ready`], waiting up to `limit`.
-    pub(crate) async fn nth_ready_within(
-        &mut self,
-        n: usize,
-        limit: Duration,
-        explain: &str,
-    ) -> SocketAddr {
         let line = self
             .server
-            .wait_for_nth_line(" ready addr=", n, limit, explain)
+            .wait_for_nth_line(" ready addr=", n, Duration::from_secs(5), explain)
+            .await;
+        addr_in(&line)
+    }
+
+    /// [`Self::nth_ready`] for instances that print a lot first: it waits as long as minipm
+    /// goes on printing (60 s at most), and fails once it has printed nothing for 5 s.
+    pub(crate) async fn nth_ready_after_chatter(&mut self, n: usize, explain: &str) -> SocketAddr {
+        let line = self
+            .server
+            .wait_for_nth_line_while_printing(
+                " ready addr=",
+                n,
+                Duration::from_secs(5),
+                Duration::from_secs(60),
+                explain,
+            )
             .await;
         addr_in(&line)
     }

@@ -211,8 +211,36 @@ impl Server {
         limit: Duration,
         explain: &str,
     ) -> String {
-        let deadline = tokio::time::Instant::now() + limit;
+        self.wait_nth(needle, n, limit, None, explain).await
+    }
+
+    /// Like [`wait_for_nth_line`](Self::wait_for_nth_line), for a child that prints a lot
+    /// first: it fails once the child has printed nothing for `quiet`, however long it has been
+    /// printing, and after `limit` in any case. How fast the lines come depends on the machine
+    /// (on two busy cores, a thousand small writes take seconds); a child that stops printing
+    /// does not.
+    pub async fn wait_for_nth_line_while_printing(
+        &mut self,
+        needle: &str,
+        n: usize,
+        quiet: Duration,
+        limit: Duration,
+        explain: &str,
+    ) -> String {
+        self.wait_nth(needle, n, limit, Some(quiet), explain).await
+    }
+
+    async fn wait_nth(
+        &mut self,
+        needle: &str,
+        n: usize,
+        limit: Duration,
+        quiet: Option<Duration>,
+        explain: &str,
+    ) -> String {
+        let end = tokio::time::Instant::now() + limit;
         let mut changed = self.output.changed.subscribe();
+        let mut deadline = quiet.map_or(end, |q| end.min(tokio::time::Instant::now() + q));
         loop {
             if let Some(line) = self.output.nth_line_containing(needle, n) {
                 return line;
@@ -232,13 +260,23 @@ impl Server {
             }
             let poll_exit = tokio::time::sleep(Duration::from_millis(50));
             tokio::select! {
-                _ = changed.changed() => {}
+                _ = changed.changed() => {
+                    if let Some(quiet) = quiet {
+                        deadline = end.min(tokio::time::Instant::now() + quiet);
+                    }
+                }
                 // The child may exit without printing anything more; notice that promptly.
                 _ = poll_exit => {}
                 _ = tokio::time::sleep_until(deadline) => {
+                    let within = match quiet {
+                        Some(quiet) if deadline < end => {
+                            format!("and printed nothing for {}", human(quiet))
+                        }
+                        _ => format!("within {}", human(limit)),
+                    };
                     panic!(
-                        "{explain}\n{} did not print {needle:?} within {}. Its last output:\n{}",
-                        self.name, human(limit), self.tail(15)
+                        "{explain}\n{} did not print {needle:?} {within}. Its last output:\n{}",
+                        self.name, self.tail(15)
                     );
                 }
             }
