@@ -1,5 +1,6 @@
 //! Where cargo puts things, as cargo itself says (`cargo metadata`): the target folder (final
-//! binaries) and the build folder (intermediate artifacts) of the learner's workspace.
+//! binaries) and the build folder (intermediate artifacts) of the learner's workspace; and
+//! [`metadata`], the one way the runner asks cargo about a workspace.
 //!
 //! Asked, never guessed: the folder can come from `CARGO_TARGET_DIR`, `CARGO_BUILD_TARGET_DIR`,
 //! `build.target-dir` in any cargo config file (the user's `~/.cargo/config.toml`, the
@@ -41,6 +42,18 @@ fn ask(root: &Path) -> Result<Dirs> {
         /// Missing from cargo before 1.91; the target folder then holds everything.
         build_directory: Option<PathBuf>,
     }
+    let metadata: Metadata = metadata(root)?;
+    Ok(Dirs {
+        build: metadata
+            .build_directory
+            .unwrap_or_else(|| metadata.target_directory.clone()),
+        target: metadata.target_directory,
+    })
+}
+
+/// `cargo metadata --no-deps` of the workspace at `root` (its members, its folders), read as
+/// `T`: the fields of cargo's answer that the caller names.
+pub(crate) fn metadata<T: serde::de::DeserializeOwned>(root: &Path) -> Result<T> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = std::process::Command::new(cargo)
         .current_dir(root)
@@ -57,16 +70,9 @@ fn ask(root: &Path) -> Result<Dirs> {
         .context("running cargo metadata (is cargo on PATH?)")?;
     if !out.status.success() {
         bail!(
-            "`cargo metadata` could not say where the workspace builds:\n{}",
+            "`cargo metadata` could not read the workspace:\n{}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let metadata: Metadata =
-        serde_json::from_slice(&out.stdout).context("reading cargo metadata's answer")?;
-    Ok(Dirs {
-        build: metadata
-            .build_directory
-            .unwrap_or_else(|| metadata.target_directory.clone()),
-        target: metadata.target_directory,
-    })
+    serde_json::from_slice(&out.stdout).context("reading cargo metadata's answer")
 }

@@ -131,25 +131,7 @@ fn tooling(root: &Path) -> Result<Vec<Package>> {
     struct Metadata {
         packages: Vec<Package>,
     }
-    let out = Command::new("cargo")
-        .current_dir(root)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .context("running cargo metadata")?;
-    if !out.status.success() {
-        bail!(
-            "`cargo metadata` failed:\n{}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let metadata: Metadata =
-        serde_json::from_slice(&out.stdout).context("reading cargo metadata's answer")?;
+    let metadata: Metadata = crate::cargo_dirs::metadata(root)?;
     let tools = root.canonicalize()?.join("tools");
     Ok(metadata
         .packages
