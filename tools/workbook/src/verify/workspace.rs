@@ -92,6 +92,9 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
             _ => None,
         })
         .collect();
+    if programs.is_empty() {
+        bail!("`cargo {}` built no test program", build.join(" "));
+    }
     let mut doc = vec!["test", "--locked", "--doc"];
     doc.extend(packages(true));
     let has_doc = doc.len() > 3;
