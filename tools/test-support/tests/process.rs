@@ -198,6 +198,31 @@ async fn a_wait_while_printing_fails_once_the_child_goes_quiet() {
 }
 
 #[tokio::test]
+async fn a_wait_while_printing_still_ends_at_its_limit() {
+    let message = panic_message(async {
+        let mut server = sh("while :; do echo chatter; sleep 0.01; done").spawn();
+        server
+            .wait_for_nth_line_while_printing(
+                "never printed",
+                1,
+                LONG,
+                SHORT,
+                "The shell should say it.",
+            )
+            .await;
+    })
+    .await;
+    assert!(
+        message.starts_with(
+            "The shell should say it.\n\
+             the shell did not print \"never printed\" within 300 ms. Its last output:\n    \
+             chatter"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn wait_for_line_fails_at_once_when_the_child_exits_without_the_line() {
     let message = panic_message(async {
         let mut server = sh("echo bye; exit 3").spawn();

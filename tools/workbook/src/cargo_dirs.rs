@@ -55,7 +55,8 @@ fn ask(root: &Path) -> Result<Dirs> {
 /// `T`: the fields of cargo's answer that the caller names.
 pub(crate) fn metadata<T: serde::de::DeserializeOwned>(root: &Path) -> Result<T> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let mut command = std::process::Command::new(cargo);
+    command
         .current_dir(root)
         .args([
             "metadata",
@@ -65,8 +66,9 @@ pub(crate) fn metadata<T: serde::de::DeserializeOwned>(root: &Path) -> Result<T>
             "--offline",
         ])
         .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .output()
+        .arg(root.join("Cargo.toml"));
+    let out = crate::stop::output(&mut command)
+        .map_err(|_| anyhow::anyhow!("stopped while cargo metadata ran"))?
         .context("running cargo metadata (is cargo on PATH?)")?;
     if !out.status.success() {
         bail!(

@@ -461,23 +461,28 @@ fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathB
     };
     match output {
         Ok(out) if out.status.success() => Vec::new(),
-        Ok(out) => vec![failed(dir, program, args, &out.stdout, &out.stderr)],
+        Ok(out) => vec![failed(dir, program, args, &out)],
         Err(err) => vec![format!("could not run {program}: {err}")],
     }
 }
 
-/// The problem a failed command is: what ran, where, and the last 40 lines it printed.
-fn failed(dir: &Path, program: &str, args: &[&str], stdout: &[u8], stderr: &[u8]) -> String {
+/// The problem a failed command is: what ran, where, how it ended (an exit code, or the signal
+/// that killed it), and the last 40 lines it printed.
+fn failed(dir: &Path, program: &str, args: &[&str], out: &std::process::Output) -> String {
     let text = format!(
         "{}{}",
-        String::from_utf8_lossy(stdout),
-        String::from_utf8_lossy(stderr)
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
     let tail: Vec<&str> = text.lines().rev().take(40).collect();
+    let ran: Vec<&str> = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect();
     format!(
-        "`{program} {}` in {} failed:\n{}",
-        args.join(" "),
+        "`{}` in {} failed ({}):\n{}",
+        ran.join(" "),
         dir.display(),
+        out.status,
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     )
 }

@@ -50,11 +50,13 @@ pub(super) fn check_clippy(ctx: &Ctx<'_>) -> Result<Problems> {
     ))
 }
 
-/// The tooling's tests: those of every package under tools/ (`cargo metadata` says which), as
-/// `cargo test` runs them (each test program in its package's folder; the doc tests), except
-/// that every program runs at once. `cargo test` runs them one after another, so their waits
-/// add up (the leftovers test alone waits out a 30 s time limit); here the check takes as long
-/// as the build and the longest program.
+/// The tooling's tests: those of every package under tools/ (`cargo metadata` says which), each
+/// test program run in its package's folder with CARGO_MANIFEST_DIR, as `cargo test` does, and
+/// the doc tests of those with a library; but every program at once. `cargo test` runs them one
+/// after another, so their waits add up (the leftovers test alone waits out a 30 s time limit);
+/// here the check takes as long as the build and then the longest program (or the doc tests).
+/// As in the chapters' checks, a test that needs the Docker engine must not skip, and any other
+/// skip is a problem: a test that skipped checked nothing.
 pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
     let tooling = tooling(ctx.root)?;
     if tooling.is_empty() {
@@ -81,7 +83,12 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
     };
     let built = built.context("running cargo")?;
     if !built.status.success() {
-        return Ok(vec![failed(ctx.root, "cargo", &build, b"", &built.stderr)]);
+        // Its stdout is cargo's records; the compiler's messages are on stderr.
+        let records = std::process::Output {
+            stdout: Vec::new(),
+            ..built
+        };
+        return Ok(vec![failed(ctx.root, "cargo", &build, &records)]);
     }
     let programs: Vec<(PathBuf, PathBuf)> = String::from_utf8_lossy(&built.stdout)
         .lines()
@@ -95,14 +102,22 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
     if programs.is_empty() {
         bail!("`cargo {}` built no test program", build.join(" "));
     }
+    let has_doc = packages(true).next().is_some();
     let mut doc = vec!["test", "--locked", "--doc"];
     doc.extend(packages(true));
-    let has_doc = doc.len() > 3;
-    Ok(std::thread::scope(|s| {
+    let skips = tempfile::Builder::new()
+        .prefix("workbook-skips-")
+        .tempdir()
+        .context("making a folder for skipped tests")?;
+    let mut problems: Problems = std::thread::scope(|s| {
         let runs: Vec<_> = programs
             .iter()
             .map(|(program, dir)| {
-                let env = [("CARGO_MANIFEST_DIR", dir.clone())];
+                let env = [
+                    ("CARGO_MANIFEST_DIR", dir.clone()),
+                    ("WORKBOOK_REQUIRE_DOCKER", "1".into()),
+                    (test_support::SKIPS_ENV, skips.path().to_path_buf()),
+                ];
                 s.spawn(move || command(dir, &program.to_string_lossy(), &[], &env))
             })
             .collect();
@@ -111,7 +126,13 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
             .chain(doc)
             .flat_map(|run| run.join().expect("a check's thread does not panic"))
             .collect()
-    }))
+    });
+    problems.extend(
+        test_support::recorded_skips(skips.path())
+            .into_iter()
+            .map(|(test, why)| format!("{test} skipped, and checked nothing: {why}")),
+    );
+    Ok(problems)
 }
 
 /// A workspace member, as `cargo metadata` describes it.
@@ -133,9 +154,12 @@ fn tooling(root: &Path) -> Result<Vec<Package>> {
     #[derive(serde::Deserialize)]
     struct Metadata {
         packages: Vec<Package>,
+        /// As cargo spells it, as it spells the manifests (through a symbolic link, if the
+        /// root was given through one).
+        workspace_root: PathBuf,
     }
     let metadata: Metadata = crate::cargo_dirs::metadata(root)?;
-    let tools = root.canonicalize()?.join("tools");
+    let tools = metadata.workspace_root.join("tools");
     Ok(metadata
         .packages
         .into_iter()

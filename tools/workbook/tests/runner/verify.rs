@@ -6,12 +6,13 @@
 use crate::common::Workbook;
 
 /// A test that leaves a mark for `me` (a file of that name in `dir`) and passes only if
-/// `other`'s test leaves its mark while this one runs (50 s at most: under the fixture's 60 s time limit).
+/// `other`'s test leaves its mark while this one runs (50 s at most: under the fixture
+/// chapters' 60 s time limit).
 fn meeting(me: &str, other: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
 #[test]
-fn meets_the_other_chapter() {{
+fn meets_the_other() {{
     let dir = std::path::Path::new({dir:?});
     std::fs::write(dir.join("{me}"), "").unwrap();
     for _ in 0..500 {{
@@ -80,10 +81,27 @@ fn the_tooling_tests_run_every_tools_package_and_its_test_programs_at_once() {
         "tools/probe/tests/other.rs",
         "#[test]\nfn fails() {\n    panic!(\"the probe's own failure\");\n}\n",
     );
+    // A test program that crashes, and a test that skips (as test-support's `skip` records it):
+    // neither is a pass.
+    wb.write(
+        "tools/probe/tests/crash.rs",
+        "#[test]\nfn aborts() {\n    std::process::abort();\n}\n",
+    );
+    wb.write(
+        "tools/probe/tests/skip.rs",
+        r#"#[test]
+fn skips() {
+    let dir = std::env::var_os("WORKBOOK_SKIPS_DIR").expect("verify names a folder for skips");
+    std::fs::write(std::path::Path::new(&dir).join("skips"), "the probe's own reason").unwrap();
+}
+"#,
+    );
     wb.run(&["verify", "--only", "tooling-tests"])
         .assert_code(1)
         .assert_stdout("✗ the tooling's own tests")
         .assert_stdout("the probe's own failure")
         .assert_stdout("the doc test's own failure")
+        .assert_stdout("failed (signal: 6 (SIGABRT)")
+        .assert_stdout("skips skipped, and checked nothing: the probe's own reason")
         .assert_stdout("verify: 0 passed, 1 failed");
 }
