@@ -155,6 +155,15 @@ pub(crate) fn status(command: &mut Command) -> Result<std::io::Result<ExitStatus
 
 /// [`Command::output`], stopped with the run, as [`status`] is.
 pub(crate) fn output(command: &mut Command) -> Result<std::io::Result<Output>, Stopped> {
+    output_within(command, None).map(|ran| ran.map(|(output, _)| output))
+}
+
+/// [`output`] with a time limit, if any: past it the child's group is killed (SIGKILL), and
+/// the output comes with `true` (stopped at the limit).
+pub(crate) fn output_within(
+    command: &mut Command,
+    limit: Option<std::time::Duration>,
+) -> Result<std::io::Result<(Output, bool)>, Stopped> {
     use std::process::Stdio;
     command
         .stdin(Stdio::null())
@@ -165,9 +174,19 @@ pub(crate) fn output(command: &mut Command) -> Result<std::io::Result<Output>, S
         Err(err) => return Ok(Err(err)),
     };
     let pid = child.id();
-    let output = child.wait_with_output();
+    let (done, ended) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = child.wait_with_output();
+        let _ = done.send(());
+        output
+    });
+    let timed_out = limit.is_some_and(|limit| ended.recv_timeout(limit).is_err());
+    if timed_out {
+        let _ = test_support::process::kill_group(pid);
+    }
+    let output = waiter.join().expect("waiting for a child does not panic");
     finish(pid)?;
-    Ok(output)
+    Ok(output.map(|output| (output, timed_out)))
 }
 
 fn spawn(command: &mut Command) -> Result<std::io::Result<std::process::Child>, Stopped> {
@@ -228,5 +247,36 @@ pub(crate) async fn run_guarded(
                 let _ = test_support::process::signal_group(pid, sig);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_child_past_its_time_limit_is_killed_with_its_group_and_its_output_kept() {
+        let started = Instant::now();
+        // The shell's `sleep` holds the pipes open: the wait ends only if the group is killed.
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo before; sleep 300 & wait"]);
+        let (output, timed_out) = output_within(&mut command, Some(Duration::from_millis(300)))
+            .unwrap()
+            .unwrap();
+        assert!(timed_out);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "before\n");
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_child_within_its_time_limit_ends_as_it_would() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo done"]);
+        let (output, timed_out) = output_within(&mut command, Some(Duration::from_secs(60)))
+            .unwrap()
+            .unwrap();
+        assert!(!timed_out && output.status.success());
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "done\n");
     }
 }

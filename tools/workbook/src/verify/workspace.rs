@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -118,7 +119,7 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
                     ("WORKBOOK_REQUIRE_DOCKER", "1".into()),
                     (test_support::SKIPS_ENV, skips.path().to_path_buf()),
                 ];
-                s.spawn(move || command(dir, &program.to_string_lossy(), &[], &env))
+                s.spawn(move || run_program(program, dir, &env))
             })
             .collect();
         let doc = has_doc.then(|| s.spawn(|| command(ctx.root, "cargo", &doc, &[])));
@@ -133,6 +134,30 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
             .map(|(test, why)| format!("{test} skipped, and checked nothing: {why}")),
     );
     Ok(problems)
+}
+
+/// How long one of the tooling's test programs may run: ten times the longest (the leftovers
+/// test, 30–35 s under verify's load). Past it, the program hangs, and is stopped.
+const PROGRAM_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs a test program in `dir`, under [`PROGRAM_LIMIT`]; its problem, if it failed.
+fn run_program(program: &Path, dir: &Path, env: &[(&str, PathBuf)]) -> Problems {
+    let name = program.to_string_lossy();
+    let mut command = Command::new(program);
+    command.current_dir(dir).envs(env.iter().cloned());
+    let Ok(ran) = crate::stop::output_within(&mut command, Some(PROGRAM_LIMIT)) else {
+        return Vec::new();
+    };
+    match ran {
+        Ok((out, false)) if out.status.success() => Vec::new(),
+        Ok((out, false)) => vec![failed(dir, &name, &[], &out)],
+        Ok((out, true)) => vec![format!(
+            "still running after {} s, a hang, so it was stopped: {}",
+            PROGRAM_LIMIT.as_secs(),
+            failed(dir, &name, &[], &out)
+        )],
+        Err(err) => vec![format!("could not run {name}: {err}")],
+    }
 }
 
 /// A workspace member, as `cargo metadata` describes it.
