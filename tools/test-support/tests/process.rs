@@ -172,21 +172,39 @@ async fn a_wait_while_printing_lasts_as_long_as_the_lines_come() {
     );
 }
 
-#[tokio::test]
-async fn a_wait_while_printing_fails_once_the_child_goes_quiet() {
-    let message = panic_message(async {
-        let mut server = sh("echo first; exec sleep 300").spawn();
-        server.wait_for_line("first", LONG, "setup").await;
+/// How a wait while printing for a line `script` never prints fails, once it has printed
+/// `first`: its panic message.
+async fn while_printing_failure(
+    script: &str,
+    first: &str,
+    quiet: Duration,
+    limit: Duration,
+) -> String {
+    let (script, first) = (script.to_owned(), first.to_owned());
+    panic_message(async move {
+        let mut server = sh(&script).spawn();
+        server.wait_for_line(&first, LONG, "setup").await;
         server
             .wait_for_nth_line_while_printing(
                 "never printed",
                 1,
-                SHORT,
-                Duration::from_secs(600),
+                quiet,
+                limit,
                 "The shell should say it.",
             )
             .await;
     })
+    .await
+}
+
+#[tokio::test]
+async fn a_wait_while_printing_fails_once_the_child_goes_quiet() {
+    let message = while_printing_failure(
+        "echo first; exec sleep 300",
+        "first",
+        SHORT,
+        Duration::from_secs(600),
+    )
     .await;
     assert_eq!(
         message,
@@ -199,18 +217,12 @@ async fn a_wait_while_printing_fails_once_the_child_goes_quiet() {
 
 #[tokio::test]
 async fn a_wait_while_printing_still_ends_at_its_limit() {
-    let message = panic_message(async {
-        let mut server = sh("while :; do echo chatter; sleep 0.01; done").spawn();
-        server
-            .wait_for_nth_line_while_printing(
-                "never printed",
-                1,
-                LONG,
-                SHORT,
-                "The shell should say it.",
-            )
-            .await;
-    })
+    let message = while_printing_failure(
+        "while :; do echo chatter; sleep 0.01; done",
+        "chatter",
+        LONG,
+        SHORT,
+    )
     .await;
     assert!(
         message.starts_with(
