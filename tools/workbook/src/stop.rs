@@ -174,13 +174,19 @@ pub(crate) fn output_within(
         Err(err) => return Ok(Err(err)),
     };
     let pid = child.id();
+    let Some(limit) = limit else {
+        let output = child.wait_with_output();
+        finish(pid)?;
+        return Ok(output.map(|output| (output, false)));
+    };
+    // The wait reads the pipes to their end: in a thread, so that this one can keep the time.
     let (done, ended) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let output = child.wait_with_output();
         let _ = done.send(());
         output
     });
-    let timed_out = limit.is_some_and(|limit| ended.recv_timeout(limit).is_err());
+    let timed_out = ended.recv_timeout(limit).is_err();
     if timed_out {
         let _ = test_support::process::kill_group(pid);
     }

@@ -240,7 +240,9 @@ impl Server {
     ) -> String {
         let end = tokio::time::Instant::now() + limit;
         let mut changed = self.output.changed.subscribe();
-        let mut deadline = quiet.map_or(end, |q| end.min(tokio::time::Instant::now() + q));
+        // The end, or sooner: `quiet` from now, for a wait that lasts while the child prints.
+        let next_deadline = || quiet.map_or(end, |q| end.min(tokio::time::Instant::now() + q));
+        let mut deadline = next_deadline();
         loop {
             if let Some(line) = self.output.nth_line_containing(needle, n) {
                 return line;
@@ -260,11 +262,7 @@ impl Server {
             }
             let poll_exit = tokio::time::sleep(Duration::from_millis(50));
             tokio::select! {
-                _ = changed.changed() => {
-                    if let Some(quiet) = quiet {
-                        deadline = end.min(tokio::time::Instant::now() + quiet);
-                    }
-                }
+                _ = changed.changed() => deadline = next_deadline(),
                 // The child may exit without printing anything more; notice that promptly.
                 _ = poll_exit => {}
                 _ = tokio::time::sleep_until(deadline) => {

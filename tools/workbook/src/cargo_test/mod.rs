@@ -337,7 +337,7 @@ fn first_build(place: &Place<'_>, chapter: &Chapter) -> bool {
 }
 
 /// A fresh folder where the tests record the tests they skipped (test-support's `skip`).
-fn tempdir_for_skips() -> Result<tempfile::TempDir> {
+pub(crate) fn tempdir_for_skips() -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("workbook-skips-")
         .tempdir()

@@ -450,18 +450,35 @@ fn run_one(
 
 /// Runs a command; no problems if it succeeded, else the tail of its output as the problem.
 fn command(dir: &Path, program: &str, args: &[&str], env: &[(&'static str, PathBuf)]) -> Problems {
+    command_within(dir, program, args, env, None)
+}
+
+/// [`command`] with a time limit, if any: past it the command is stopped, and its problem says
+/// it hung.
+fn command_within(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&'static str, PathBuf)],
+    limit: Option<std::time::Duration>,
+) -> Problems {
     let mut cmd = Command::new(program);
     cmd.current_dir(dir).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     // Stopped with the run; the loop in `verify` then ends the run without counting the check.
-    let Ok(output) = crate::stop::output(&mut cmd) else {
+    let Ok(output) = crate::stop::output_within(&mut cmd, limit) else {
         return Vec::new();
     };
     match output {
-        Ok(out) if out.status.success() => Vec::new(),
-        Ok(out) => vec![failed(dir, program, args, &out)],
+        Ok((out, false)) if out.status.success() => Vec::new(),
+        Ok((out, false)) => vec![failed(dir, program, args, &out)],
+        Ok((out, true)) => vec![format!(
+            "still running after {} s, a hang, so it was stopped: {}",
+            limit.unwrap_or_default().as_secs(),
+            failed(dir, program, args, &out)
+        )],
         Err(err) => vec![format!("could not run {program}: {err}")],
     }
 }

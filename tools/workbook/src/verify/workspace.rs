@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Ctx, Problems, command, failed};
+use super::{Ctx, Problems, command, command_within, failed};
 use crate::cargo_test::{Line, read_cargo_line};
 
 pub(super) fn check_rustfmt(ctx: &Ctx<'_>) -> Result<Problems> {
@@ -106,10 +106,7 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
     let has_doc = packages(true).next().is_some();
     let mut doc = vec!["test", "--locked", "--doc"];
     doc.extend(packages(true));
-    let skips = tempfile::Builder::new()
-        .prefix("workbook-skips-")
-        .tempdir()
-        .context("making a folder for skipped tests")?;
+    let skips = crate::cargo_test::tempdir_for_skips()?;
     let mut problems: Problems = std::thread::scope(|s| {
         let runs: Vec<_> = programs
             .iter()
@@ -119,7 +116,8 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
                     ("WORKBOOK_REQUIRE_DOCKER", "1".into()),
                     (test_support::SKIPS_ENV, skips.path().to_path_buf()),
                 ];
-                s.spawn(move || run_program(program, dir, &env))
+                let program = program.to_string_lossy();
+                s.spawn(move || command_within(dir, &program, &[], &env, Some(PROGRAM_LIMIT)))
             })
             .collect();
         let doc = has_doc.then(|| s.spawn(|| command(ctx.root, "cargo", &doc, &[])));
@@ -139,26 +137,6 @@ pub(super) fn check_tooling_tests(ctx: &Ctx<'_>) -> Result<Problems> {
 /// How long one of the tooling's test programs may run: ten times the longest (the leftovers
 /// test, 30–35 s under verify's load). Past it, the program hangs, and is stopped.
 const PROGRAM_LIMIT: Duration = Duration::from_secs(600);
-
-/// Runs a test program in `dir`, under [`PROGRAM_LIMIT`]; its problem, if it failed.
-fn run_program(program: &Path, dir: &Path, env: &[(&str, PathBuf)]) -> Problems {
-    let name = program.to_string_lossy();
-    let mut command = Command::new(program);
-    command.current_dir(dir).envs(env.iter().cloned());
-    let Ok(ran) = crate::stop::output_within(&mut command, Some(PROGRAM_LIMIT)) else {
-        return Vec::new();
-    };
-    match ran {
-        Ok((out, false)) if out.status.success() => Vec::new(),
-        Ok((out, false)) => vec![failed(dir, &name, &[], &out)],
-        Ok((out, true)) => vec![format!(
-            "still running after {} s, a hang, so it was stopped: {}",
-            PROGRAM_LIMIT.as_secs(),
-            failed(dir, &name, &[], &out)
-        )],
-        Err(err) => vec![format!("could not run {name}: {err}")],
-    }
-}
 
 /// A workspace member, as `cargo metadata` describes it.
 #[derive(serde::Deserialize)]
